@@ -1,0 +1,83 @@
+/// A calendar date in Europe/Oslo, the only kind of date a pathway code stands for.
+///
+/// Stored as days since 1970-01-01 so that "within 21 days" is plain integer arithmetic: the pathway
+/// times (forløpstider) are counted in calendar days, with the start date as day 0.
+public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public let daysSinceEpoch: Int32
+
+    public init(daysSinceEpoch: Int32) { self.daysSinceEpoch = daysSinceEpoch }
+
+    /// Builds a date from its parts, or nil when the date does not exist (2026-02-30).
+    public init?(year: Int, month: Int, day: Int) {
+        guard (1...9999).contains(year), (1...12).contains(month),
+              day >= 1, day <= CivilDate.daysInMonth(year: year, month: month) else { return nil }
+        self.daysSinceEpoch = Int32(CivilDate.daysFromCivil(year: year, month: month, day: day))
+    }
+
+    /// Parses exactly `YYYY-MM-DD`.
+    public init?(_ text: String) {
+        var t = text
+        guard let d = t.withUTF8({ CivilDate(utf8: UnsafeRawBufferPointer($0)) }) else { return nil }
+        self = d
+    }
+
+    /// Parses exactly `YYYY-MM-DD` from raw UTF-8 bytes, with no allocation (the ingest hot path).
+    public init?(utf8 b: UnsafeRawBufferPointer) {
+        guard b.count == 10, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-") else { return nil }
+        var y = 0, m = 0, d = 0
+        for i in 0..<4 { let c = Int(b[i]) - 48; guard c >= 0 && c <= 9 else { return nil }; y = y * 10 + c }
+        for i in 5..<7 { let c = Int(b[i]) - 48; guard c >= 0 && c <= 9 else { return nil }; m = m * 10 + c }
+        for i in 8..<10 { let c = Int(b[i]) - 48; guard c >= 0 && c <= 9 else { return nil }; d = d * 10 + c }
+        self.init(year: y, month: m, day: d)
+    }
+
+    public var parts: (year: Int, month: Int, day: Int) { CivilDate.civilFromDays(Int(daysSinceEpoch)) }
+    public var year: Int { parts.year }
+    public var month: Int { parts.month }
+
+    public func adding(days: Int) -> CivilDate { CivilDate(daysSinceEpoch: daysSinceEpoch + Int32(days)) }
+    public func days(until other: CivilDate) -> Int { Int(other.daysSinceEpoch) - Int(daysSinceEpoch) }
+
+    public var description: String {
+        let (y, m, d) = parts
+        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+    }
+
+    public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
+
+    static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
+    static func daysInMonth(year: Int, month: Int) -> Int {
+        switch month {
+        case 2: return isLeap(year) ? 29 : 28
+        case 4, 6, 9, 11: return 30
+        default: return 31
+        }
+    }
+    // Howard Hinnant's days_from_civil / civil_from_days: exact for the proleptic Gregorian calendar.
+    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146097 + doe - 719468
+    }
+    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+        let z = z0 + 719468
+        let era = (z >= 0 ? z : z - 146096) / 146097
+        let doe = z - era * 146097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+}
+
+@inline(__always) func pad(_ v: Int, _ width: Int) -> String {
+    let s = String(v)
+    return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}

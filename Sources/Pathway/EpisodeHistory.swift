@@ -1,0 +1,120 @@
+/// One registration as the pathway rules, timers and indicators see it: two bytes of code, a date,
+/// a setting and interned names. Small and free of `String`s so a fold over millions of events
+/// allocates nothing per event.
+public struct Mark: Sendable, Equatable {
+    public var code: PathwayCode
+    public var setting: CareSetting
+    public var date: CivilDate
+    /// Only on an A: the emergency assessment date, if the pathway started after one.
+    public var emergencyDate: CivilDate?
+    /// The log position of the original registration: its place in the episode's history.
+    public var place: UInt64
+    /// The log position of the event that put this version in force (the original or a correction).
+    public var position: UInt64
+    /// Interned names; see ``SymbolTable``.
+    public var patient: Int32
+    public var institution: Int32
+    public var unit: Int32
+
+    public init(code: PathwayCode, setting: CareSetting, date: CivilDate, emergencyDate: CivilDate? = nil,
+                place: UInt64, position: UInt64, patient: Int32 = 0, institution: Int32 = 0, unit: Int32 = 0) {
+        self.code = code; self.setting = setting; self.date = date; self.emergencyDate = emergencyDate
+        self.place = place; self.position = position; self.patient = patient; self.institution = institution; self.unit = unit
+    }
+}
+
+/// The corrected history of one episode.
+///
+/// Every original registration opens a *slot* at its log position. A correction adds a new version
+/// to its target's slot (correcting a correction works the same way); voiding the original removes
+/// the slot, voiding a correction takes that version back out, so the previous one is in force
+/// again. What remains, in slot order, is the history every projection folds — so they all see the
+/// same corrected past.
+public struct EpisodeHistory: Sendable, Equatable {
+    public struct Slot: Sendable, Equatable {
+        public var place: UInt64
+        /// Versions in log order; the last one is in force. Empty when voided.
+        public var versions: [Mark]
+        public var isVoided: Bool { versions.isEmpty }
+    }
+    public private(set) var slots: [Slot] = []
+
+    public init() {}
+
+    /// Why a voiding or correction cannot be applied. The ingest turns these into structural errors.
+    public enum TargetProblem: Error, Equatable, Sendable {
+        case unknownTarget, alreadyVoided
+    }
+
+    /// Finds the slot and version index holding the event at `position`.
+    public func locate(_ position: UInt64) -> (slot: Int, version: Int)? {
+        // Slots are in place order and a version's position is never before its slot's place.
+        var s = slots.count - 1
+        while s >= 0 {
+            if slots[s].place <= position, let v = slots[s].versions.lastIndex(where: { $0.position == position }) {
+                return (s, v)
+            }
+            s -= 1
+        }
+        return nil
+    }
+
+    /// Checks that `targetPosition` names a live registration or correction of this episode.
+    public func check(targetPosition: UInt64) -> TargetProblem? {
+        if locate(targetPosition) != nil { return nil }
+        if slots.contains(where: { $0.place == targetPosition && $0.isVoided }) { return .alreadyVoided }
+        return .unknownTarget
+    }
+
+    /// Appends an original registration (log order is place order).
+    public mutating func register(_ mark: Mark) {
+        var m = mark
+        m.place = mark.position
+        slots.append(Slot(place: mark.position, versions: [m]))
+    }
+
+    /// Applies a correction: `mark` replaces the version at `targetPosition`, keeping its place.
+    @discardableResult
+    public mutating func correct(targetPosition: UInt64, with mark: Mark) -> Bool {
+        guard let (s, _) = locate(targetPosition) else { return false }
+        var m = mark
+        m.place = slots[s].place
+        slots[s].versions.append(m)
+        return true
+    }
+
+    /// Applies a voiding of the event at `targetPosition`.
+    @discardableResult
+    public mutating func void(targetPosition: UInt64) -> Bool {
+        guard let (s, v) = locate(targetPosition) else { return false }
+        if slots[s].place == targetPosition && v == 0 {
+            slots[s].versions.removeAll()
+        } else {
+            slots[s].versions.remove(at: v)
+        }
+        return true
+    }
+
+    /// The registrations in force, in place order.
+    public var marks: [Mark] {
+        var out: [Mark] = []
+        out.reserveCapacity(slots.count)
+        for s in slots { if let m = s.versions.last { out.append(m) } }
+        return out
+    }
+}
+
+/// Interns names (patients, institutions, units) to small integers for the duration of a fold.
+/// Numbers follow first appearance, so the same input always gives the same numbering.
+public final class SymbolTable: @unchecked Sendable {
+    public private(set) var names: [String] = [""]
+    private var index: [String: Int32] = ["": 0]
+    public init() {}
+    public func intern(_ s: String) -> Int32 {
+        if let i = index[s] { return i }
+        let i = Int32(names.count)
+        names.append(s); index[s] = i
+        return i
+    }
+    public func name(_ i: Int32) -> String { names[Int(i)] }
+}
