@@ -8,7 +8,7 @@
 /// 9321: the pathway type. Only TSB for adults is in scope.
 public enum PathwayType: String, Sendable, CaseIterable {
     case d01 = "D01"
-    public var norwegian: String { "Pakkeforløp rusbehandling (TSB)" }
+    public var norwegian: String { "Tverrfaglig spesialisert rusbehandling (TSB)" }
     public var english: String { "Substance-use treatment pathway (TSB)" }
 }
 
@@ -51,22 +51,24 @@ public enum PathwayEvent: UInt8, Sendable, CaseIterable, Comparable {
         default: nil
         }
     }
-    /// Whether a code of this event must carry an outcome. A clinical decision may stand alone
-    /// ("when the right to treatment is granted without assessment, only C is registered").
-    public var requiresOutcome: Bool { self == .activity || self == .end || self == .helpNeeded }
+    /// Whether a code of this event must carry an outcome. PATHWAY.md lets a clinical decision stand
+    /// alone when treatment is granted without assessment, but the seed (001, "Klinisk beslutning")
+    /// says a service-need code is registered then too, so every C carries an outcome. The seed wins.
+    public var requiresOutcome: Bool { outcomeSystem != nil }
 
+    /// The code text (kodetekst) as the code guide prints it since 2023 ("nasjonalt pasientforløp").
     public var norwegian: String {
         switch self {
-        case .start: "Start pakkeforløp"
-        case .firstAttendance: "Første fremmøte"
+        case .start: "Nasjonalt pasientforløp start"
+        case .firstAttendance: "Første fremmøte i nasjonalt pasientforløp"
         case .detoxFinished: "Avrusning avsluttet"
         case .patientPostponed: "Pasientutsatt forløp"
         case .clinicalDecision: "Klinisk beslutning"
-        case .activity: "Aktivitet gjennomført"
-        case .feedback: "Tilbakemelding til henviser og fastlege"
+        case .activity: "Utført aktivitet"
+        case .feedback: "Tilbakemelding til henviser og fastlege sendt underveis i forløpet"
         case .evaluation: "Evalueringspunkt"
-        case .end: "Avslutning av pakkeforløp"
-        case .helpNeeded: "Behov for hjelp ved avslutning"
+        case .end: "Avslutning av nasjonalt pasientforløp"
+        case .helpNeeded: "Hjelpebehov ved avslutning av nasjonalt pasientforløp i spesialisthelsetjenesten"
         }
     }
     public var english: String {
@@ -100,26 +102,28 @@ public enum OutcomeSystem: Int, Sendable, CaseIterable {
     }
     public func contains(_ letter: UInt8) -> Bool { letters.contains(Character(Unicode.Scalar(letter))) }
 
+    /// The outcome's code text, verbatim from the code guide (seed 001).
     public func norwegian(_ letter: Character) -> String {
         switch (self, letter) {
-        case (.decision, "U"): "Behov for utvidet vurdering"
-        case (.decision, "P"), (.helpNeeded, "P"): "Behov for helsehjelp i psykisk helsevern"
-        case (.decision, "T"), (.helpNeeded, "T"): "Behov for helsehjelp i TSB"
-        case (.decision, "S"), (.helpNeeded, "S"): "Behov for annen spesialisthelsetjeneste"
-        case (.decision, "K"), (.helpNeeded, "K"): "Behov for oppfølging av fastlege/kommune"
-        case (.decision, "A"), (.helpNeeded, "A"): "Behov for oppfølging fra andre instanser"
-        case (.decision, "I"), (.helpNeeded, "I"): "Ikke behov for videre oppfølging"
-        case (.activity, "B"): "Pasient og pårørende informert om behandlingsmuligheter"
-        case (.activity, "U"): "Pasienten involvert i utarbeidelse av behandlingsplan"
-        case (.activity, "F"): "Tilbakemeldingsverktøy benyttet"
-        case (.end, "G"): "Gjennomført"
-        case (.end, "P"): "Avbrutt etter pasientens ønske"
-        case (.end, "M"): "Avbrutt, pasienten møtte ikke"
-        case (.end, "A"): "Avsluttet av andre årsaker"
-        case (.end, "R"): "Ikke rett til helsehjelp"
-        case (.end, "O"): "Overført til annet helseforetak/privat institusjon"
-        case (.end, "N"): "Overført til annet pakkeforløp"
-        case (.end, "S"): "Overført til avtalespesialist, måling avsluttes"
+        case (.decision, "U"): "Behov for utvidet utredning"
+        case (.decision, "P"), (.helpNeeded, "P"): "Behov for behandling innen psykisk helsevern"
+        case (.decision, "T"), (.helpNeeded, "T"): "Behov for behandling innen TSB"
+        case (.decision, "S"), (.helpNeeded, "S"): "Behov for behandling fra annen spesialisthelsetjeneste (ikke psykisk helsevern eller TSB)"
+        case (.decision, "K"), (.helpNeeded, "K"): "Behov for behandling og/eller oppfølging fra fastlege, kommunal helse- og omsorgstjeneste"
+        case (.decision, "A"): "Behov for oppfølging fra andre instanser som NAV, PPT, arbeidsgiver, skole, barnevern m.m."
+        case (.helpNeeded, "A"): "Behov for oppfølging fra andre instanser som NAV, PPT, arbeidsgiver, skole, barnevern mm."
+        case (.decision, "I"), (.helpNeeded, "I"): "Ikke behov for videre behandling og/eller oppfølging"
+        case (.activity, "B"): "Pasient og/eller foreldre og eventuelt pårørende er informert om de ulike behandlingsformer enheten tilbyr for aktuell lidelse"
+        case (.activity, "U"): "Pasient og/eller foreldre og eventuelt pårørende er involvert i utarbeidelse av behandlingsplan"
+        case (.activity, "F"): "Brukt feedbackverktøy"
+        case (.end, "G"): "Avslutning av gjennomført nasjonalt pasientforløp"
+        case (.end, "P"): "Avbrudd etter pasientens/foresattes eget ønske"
+        case (.end, "M"): "Avbrudd fordi pasienten ikke har møtt"
+        case (.end, "A"): "Avslutning av andre årsaker"
+        case (.end, "R"): "Rett til helsehjelp ikke innvilget"
+        case (.end, "O"): "Overført til annet helseforetak / privat behandlingssted for videreføring av pågående nasjonalt pasientforløp"
+        case (.end, "N"): "Overført til annet nasjonalt pasientforløp innen psykisk helse eller rus"
+        case (.end, "S"): "Overført til avtalespesialist for ferdigbehandling og avslutning av nasjonalt pasientforløp"
         default: "?"
         }
     }
@@ -230,7 +234,6 @@ public struct PathwayCode: Hashable, Sendable, Comparable, CustomStringConvertib
     // Shorthands used throughout the domain code.
     public static let A = PathwayCode(.start), M = PathwayCode(.firstAttendance), D = PathwayCode(.detoxFinished)
     public static let L = PathwayCode(.patientPostponed), F = PathwayCode(.feedback), E = PathwayCode(.evaluation)
-    public static let C = PathwayCode(.clinicalDecision)
     public static func C(_ o: Character) -> PathwayCode { PathwayCode(event: .clinicalDecision, outcome: o.asciiValue!)! }
     public static func U(_ o: Character) -> PathwayCode { PathwayCode(event: .activity, outcome: o.asciiValue!)! }
     public static func X(_ o: Character) -> PathwayCode { PathwayCode(event: .end, outcome: o.asciiValue!)! }
