@@ -1,0 +1,242 @@
+import Crypto
+import LMDB
+
+/// The append-only, hash-chained event log.
+///
+/// Every event gets a gapless global position (1, 2, 3, … as big-endian `UInt64` keys written with
+/// `MDB_APPEND`) and a gapless version within its stream. Three named databases hold it:
+/// - `log`: position → stored event (see ``StoredEvent``);
+/// - `streams`: stream → its positions, as sorted fixed-size duplicates, so a stream's version is
+///   the number of its values and one episode is read without scanning the log;
+/// - `ids`: client id → position, for idempotency.
+///
+/// The log knows nothing of pathways: a body is opaque bytes, and the append instant is text given
+/// by the caller (the ledger's clock, which tests fix).
+public final class EventLog: Sendable {
+    public let environment: Environment
+    let log: Database
+    let streams: Database
+    let ids: Database
+    let meta: Database
+
+    public init(environment: Environment) throws {
+        self.environment = environment
+        log = try environment.database("log")
+        streams = try environment.database("streams", flags: [.duplicates, .fixedSizeDuplicates])
+        ids = try environment.database("ids")
+        meta = try environment.database("meta")
+        try environment.write { txn in
+            let key = Array("log-format".utf8)
+            if let v = try txn.get(meta, key) {
+                guard v.count == 1, v[0] == StoredEvent.formatVersion else {
+                    throw LogError.unknownFormat(position: 0, version: v.first ?? 0)
+                }
+            } else {
+                try txn.put(meta, key, [StoredEvent.formatVersion])
+            }
+        }
+    }
+
+    /// One event to append.
+    public struct Pending: Sendable {
+        public var id: String
+        public var stream: String
+        public var body: [UInt8]
+        /// When set, the append fails unless the stream is at exactly this version (0 = new stream).
+        public var expectedVersion: UInt64?
+        public init(id: String, stream: String, body: [UInt8], expectedVersion: UInt64? = nil) {
+            self.id = id; self.stream = stream; self.body = body; self.expectedVersion = expectedVersion
+        }
+    }
+
+    public enum Outcome: Equatable, Sendable {
+        case appended(position: UInt64, version: UInt64)
+        /// Already stored with identical content: nothing was written.
+        case duplicate(position: UInt64)
+        public var position: UInt64 {
+            switch self { case .appended(let p, _), .duplicate(let p): p }
+        }
+    }
+
+    /// The newest event's position and chain hash (0 and 32 zero bytes for an empty log).
+    public struct Head: Equatable, Sendable, CustomStringConvertible {
+        public var position: UInt64
+        public var hash: [UInt8]
+        public static let genesis = Head(position: 0, hash: [UInt8](repeating: 0, count: 32))
+        /// `POSITION:HASH`, what an auditor writes down.
+        public var anchor: String { "\(position):\(Hex.encode(hash))" }
+        public var description: String { anchor }
+        public init(position: UInt64, hash: [UInt8]) { self.position = position; self.hash = hash }
+    }
+
+    public func head<T: Transaction & ~Copyable>(in txn: borrowing T) throws -> Head {
+        try txn.withCursor(log) { c in
+            guard let (k, v) = try c.last() else { return Head.genesis }
+            let p = BigEndian.uint64(k)
+            guard v.count >= 33 else { throw LogError.corrupt(position: p, reason: "record shorter than its header") }
+            return Head(position: p, hash: Array(v[1..<33]))
+        }
+    }
+
+    /// Appends `events` in order inside the caller's write transaction: all of them or, if any
+    /// throws, none (the caller's transaction is aborted).
+    public func append(_ events: [Pending], appendedAt: String, in txn: inout WriteTransaction) throws -> [Outcome] {
+        var head = try head(in: txn)
+        var outcomes: [Outcome] = []
+        outcomes.reserveCapacity(events.count)
+        var versions: [String: UInt64] = [:]
+        for e in events {
+            let outcome = try appendOne(e, appendedAt: appendedAt, head: &head, versions: &versions, in: &txn)
+            outcomes.append(outcome)
+        }
+        return outcomes
+    }
+
+    /// Appends one event; `head` and `versions` carry state between the events of one batch.
+    public func appendOne(_ e: Pending, appendedAt: String, head: inout Head, versions: inout [String: UInt64],
+                          in txn: inout WriteTransaction) throws -> Outcome {
+        guard e.id.utf8.count <= 511, !e.id.isEmpty else { throw LogError.keyTooLong(field: "id", length: e.id.utf8.count) }
+        guard e.stream.utf8.count <= 511, !e.stream.isEmpty else { throw LogError.keyTooLong(field: "stream", length: e.stream.utf8.count) }
+        var idKey = e.id
+        if let existing = try idKey.withUTF8({ try txn.get(ids, UnsafeRawBufferPointer($0)) }) {
+            let p = BigEndian.uint64(existing)
+            guard let raw = try BigEndian.withBytes(p, { try txn.get(log, $0) }) else {
+                throw LogError.corrupt(position: p, reason: "the id index points at a missing event")
+            }
+            let stored = try StoredEvent(bytes: raw, key: p)
+            let same = stored.stream.elementsEqual(e.stream.utf8) && e.body.withUnsafeBytes { stored.body.elementsEqual($0) }
+            if same { return .duplicate(position: p) }
+            throw LogError.idConflict(id: e.id, position: p)
+        }
+        let current: UInt64
+        if let v = versions[e.stream] { current = v } else { current = try version(of: e.stream, in: txn) }
+        if let expected = e.expectedVersion, expected != current {
+            throw LogError.versionConflict(stream: e.stream, expected: expected, actual: current)
+        }
+        let position = head.position + 1
+        let version = current + 1
+        let canonical = e.body.withUnsafeBytes {
+            Canonical.bytes(position: position, version: version, appendedAt: appendedAt, id: e.id, stream: e.stream, body: $0)
+        }
+        let hash = EventLog.chainHash(previous: head.hash, canonical: canonical)
+        try BigEndian.withBytes(position) { key in
+            try txn.reserve(log, key, size: 33 + canonical.count, flags: .append) { out in
+                out[0] = StoredEvent.formatVersion
+                out.baseAddress!.advanced(by: 1).copyMemory(from: hash, byteCount: 32)
+                canonical.withUnsafeBytes { out.baseAddress!.advanced(by: 33).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
+            var s = e.stream
+            try s.withUTF8 { try txn.put(streams, UnsafeRawBufferPointer($0), key, flags: .appendDuplicate) }
+            try idKey.withUTF8 { try txn.put(ids, UnsafeRawBufferPointer($0), key, flags: .noOverwrite) }
+        }
+        head = Head(position: position, hash: hash)
+        versions[e.stream] = version
+        return .appended(position: position, version: version)
+    }
+
+    /// SHA-256(previous hash ‖ canonical bytes).
+    public static func chainHash(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
+        canonical.withUnsafeBytes { c in previous.withUnsafeBytes { p in chainHash(previous: p, canonical: c) } }
+    }
+    public static func chainHash(previous: UnsafeRawBufferPointer, canonical: UnsafeRawBufferPointer) -> [UInt8] {
+        var h = SHA256()
+        h.update(bufferPointer: previous)
+        h.update(bufferPointer: canonical)
+        return Array(h.finalize())
+    }
+
+    /// The stream's current version (the number of events in it).
+    public func version<T: Transaction & ~Copyable>(of stream: String, in txn: borrowing T) throws -> UInt64 {
+        var s = stream
+        return try s.withUTF8 { key in
+            try txn.withCursor(streams) { c in
+                guard try c.seek(exactly: UnsafeRawBufferPointer(key)) != nil else { return 0 }
+                return UInt64(try c.duplicateCount())
+            }
+        }
+    }
+
+    /// The stream's positions in version order.
+    public func positions<T: Transaction & ~Copyable>(of stream: String, in txn: borrowing T) throws -> [UInt64] {
+        var s = stream
+        return try s.withUTF8 { key in
+            try txn.withCursor(streams) { c in
+                var out: [UInt64] = []
+                var entry = try c.seek(exactly: UnsafeRawBufferPointer(key))
+                while let (_, v) = entry {
+                    out.append(BigEndian.uint64(v))
+                    entry = try c.nextDuplicate()
+                }
+                return out
+            }
+        }
+    }
+
+    /// The position an id was appended at, if any.
+    public func position<T: Transaction & ~Copyable>(ofID id: String, in txn: borrowing T) throws -> UInt64? {
+        var s = id
+        guard !s.isEmpty, s.utf8.count <= 511 else { return nil }
+        return try s.withUTF8 { k in try txn.get(ids, UnsafeRawBufferPointer(k)).map { BigEndian.uint64($0) } }
+    }
+
+    /// Reads the event at `position` and hands it to `body` (the view dies with the transaction).
+    public func withEvent<T: Transaction & ~Copyable, R>(at position: UInt64, in txn: borrowing T,
+                                                           _ body: (StoredEvent) throws -> R) throws -> R? {
+        guard let raw = try BigEndian.withBytes(position, { try txn.get(log, $0) }) else { return nil }
+        return try body(try StoredEvent(bytes: raw, key: position))
+    }
+
+    /// Walks events from `start` in log order until `body` returns false.
+    public func scan<T: Transaction & ~Copyable>(from start: UInt64 = 1, in txn: borrowing T,
+                                                 _ body: (StoredEvent) throws -> Bool) throws {
+        try txn.withCursor(log) { c in
+            var entry = try BigEndian.withBytes(start) { try c.seek(atOrAfter: $0) }
+            while let (k, v) = entry {
+                let p = BigEndian.uint64(k)
+                guard try body(try StoredEvent(bytes: v, key: p)) else { return }
+                entry = try c.next()
+            }
+        }
+    }
+
+    /// Walks the raw stored values from `start`: key and value bytes, no decoding (for verifiers
+    /// that must survive records too damaged to decode).
+    public func scanRaw<T: Transaction & ~Copyable>(from start: UInt64 = 1, in txn: borrowing T,
+                                                    _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Bool) throws {
+        try txn.withCursor(log) { c in
+            var entry = try BigEndian.withBytes(start) { try c.seek(atOrAfter: $0) }
+            while let (k, v) = entry {
+                guard try body(k, v) else { return }
+                entry = try c.next()
+            }
+        }
+    }
+
+    /// Walks the stream index: each stream with its positions in order.
+    public func scanStreams<T: Transaction & ~Copyable>(in txn: borrowing T,
+                                                        _ body: (UnsafeRawBufferPointer, [UInt64]) throws -> Void) throws {
+        try txn.withCursor(streams) { c in
+            var entry = try c.first()
+            var positions: [UInt64] = []
+            while let (k, v) = entry {
+                positions.removeAll(keepingCapacity: true)
+                positions.append(BigEndian.uint64(v))
+                while let (_, v2) = try c.nextDuplicate() { positions.append(BigEndian.uint64(v2)) }
+                try body(k, positions)
+                entry = try c.nextKey()
+            }
+        }
+    }
+
+    /// Number of events, streams and ids.
+    public func counts<T: Transaction & ~Copyable>(in txn: borrowing T) throws -> (events: Int, streams: Int, ids: Int) {
+        let events = try txn.count(log)
+        let ids = try txn.count(self.ids)
+        var streamCount = 0
+        try txn.withCursor(streams) { c in
+            var e = try c.first()
+            while e != nil { streamCount += 1; e = try c.nextKey() }
+        }
+        return (events, streamCount, ids)
+    }
+}

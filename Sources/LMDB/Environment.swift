@@ -1,0 +1,196 @@
+import CLMDB
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// One LMDB environment: a store directory holding a data file and a lock file.
+///
+/// The rules this type enforces, because LMDB itself leaves them to the caller:
+/// - it is opened with `MDB_NOTLS`, so a read transaction is not bound to a thread;
+/// - one environment per path per process (LMDB forbids opening it twice);
+/// - stale reader slots left by killed processes are cleared at open (`mdb_reader_check`);
+/// - writes are serialized through one lock: there is exactly one writer at a time;
+/// - transactions live only inside a synchronous closure, so they cannot escape it or be held
+///   across an `await`;
+/// - a write that fills the map grows it and runs again, so the ledger never stops because a
+///   preset size was reached.
+public final class Environment: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// The initial map size. It grows by doubling whenever a write needs more.
+        public var initialMapSize: Int = 64 << 20
+        public var maxDatabases: UInt32 = 32
+        public var maxReaders: UInt32 = 126
+        public init() {}
+    }
+
+    let env: OpaquePointer
+    public let path: String
+    /// Held for the whole of every write: one writer at a time.
+    private let writer = Mutex<Void>(())
+    /// Readers and writers hold it shared; growing the map holds it exclusively, because LMDB
+    /// allows `mdb_env_set_mapsize` only while this process has no transaction open.
+    private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
+    private let databases = Mutex<[String: Database]>([:])
+
+    private static let openPaths = Mutex<Set<String>>([])
+
+    /// Opens (creating if needed) the store directory at `path`.
+    public init(path: String, options: Options = Options()) throws {
+        var made = mkdir(path, 0o755)
+        if made != 0 && errno == EEXIST { made = 0 }
+        if made != 0 { throw LMDBError(code: errno, context: "creating the store directory \(path)") }
+        let canonical: String = {
+            guard let r = realpath(path, nil) else { return path }
+            defer { free(r) }
+            return String(cString: r)
+        }()
+        let inserted = Environment.openPaths.withLock { $0.insert(canonical).inserted }
+        guard inserted else { throw LMDBError.alreadyOpen(canonical) }
+
+        var e: OpaquePointer?
+        do {
+            try check(mdb_env_create(&e), "creating the LMDB environment")
+            guard let env = e else { throw LMDBError(code: ENOMEM, context: "creating the LMDB environment") }
+            try check(mdb_env_set_maxdbs(env, options.maxDatabases), "configuring \(path)")
+            try check(mdb_env_set_maxreaders(env, options.maxReaders), "configuring \(path)")
+            try check(mdb_env_set_mapsize(env, options.initialMapSize), "configuring \(path)")
+            try check(mdb_env_open(env, path, UInt32(MDB_NOTLS), 0o644), "opening the store at \(path)")
+            var dead: Int32 = 0
+            try check(mdb_reader_check(env, &dead), "clearing stale readers in \(path)")
+            self.env = env
+        } catch {
+            if let env = e { mdb_env_close(env) }
+            _ = Environment.openPaths.withLock { $0.remove(canonical) }
+            throw error
+        }
+        self.path = canonical
+        resizeLock = .allocate(capacity: 1)
+        pthread_rwlock_init(resizeLock, nil)
+    }
+
+    deinit {
+        mdb_env_close(env)
+        pthread_rwlock_destroy(resizeLock)
+        resizeLock.deallocate()
+        let p = path
+        _ = Environment.openPaths.withLock { $0.remove(p) }
+    }
+
+    /// The current map size in bytes.
+    public var mapSize: Int {
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        return info.me_mapsize
+    }
+
+    /// Size of the data file on disk, in bytes.
+    public var fileSize: Int {
+        var st = stat()
+        return stat(path + "/data.mdb", &st) == 0 ? Int(st.st_size) : 0
+    }
+
+    /// Opens (creating if needed) a named database. Handles are cached: LMDB wants each opened once.
+    public func database(_ name: String, flags: Database.Flags = []) throws -> Database {
+        if let db = databases.withLock({ $0[name] }) { return db }
+        let db = try write { (txn: inout WriteTransaction) throws -> Database in
+            var dbi = MDB_dbi()
+            try check(mdb_dbi_open(txn.txn, name, UInt32(MDB_CREATE) | flags.rawValue, &dbi), "opening database '\(name)'")
+            return Database(dbi: dbi, name: name, flags: flags)
+        }
+        databases.withLock { $0[name] = db }
+        return db
+    }
+
+    /// Runs `body` in a read-only snapshot. Keep it short: an open reader pins old pages.
+    public func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
+        pthread_rwlock_rdlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        var t: OpaquePointer?
+        var rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &t)
+        if rc == MDB_MAP_RESIZED {
+            mdb_env_set_mapsize(env, 0)
+            rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &t)
+        }
+        try check(rc, "starting a read transaction on \(path)")
+        let txn = ReadTransaction(txn: t!)
+        defer { mdb_txn_abort(t) }
+        return try body(txn)
+    }
+
+    /// Runs `body` in the one write transaction and commits it (synced to disk: LMDB's default).
+    ///
+    /// If the map fills up, the transaction is aborted, the map doubled and `body` run again from
+    /// the start; so `body` must change nothing but the transaction (or undo its own effects when
+    /// it is re-run). If `body` throws, nothing is written.
+    public func write<T>(_ body: (inout WriteTransaction) throws -> T) throws -> T {
+        try writer.withLock { _ in
+            while true {
+                pthread_rwlock_rdlock(resizeLock)
+                var t: OpaquePointer?
+                var rc = mdb_txn_begin(env, nil, 0, &t)
+                if rc == MDB_MAP_RESIZED {
+                    mdb_env_set_mapsize(env, 0)
+                    rc = mdb_txn_begin(env, nil, 0, &t)
+                }
+                if rc != 0 {
+                    pthread_rwlock_unlock(resizeLock)
+                    throw LMDBError(code: rc, context: "starting a write transaction on \(path)")
+                }
+                var txn = WriteTransaction(txn: t!)
+                let result: T
+                do {
+                    result = try body(&txn)
+                } catch let e as LMDBError where e.isMapFull {
+                    mdb_txn_abort(t)
+                    pthread_rwlock_unlock(resizeLock)
+                    try grow()
+                    continue
+                } catch {
+                    mdb_txn_abort(t)
+                    pthread_rwlock_unlock(resizeLock)
+                    throw error
+                }
+                rc = mdb_txn_commit(t)
+                pthread_rwlock_unlock(resizeLock)
+                if rc == MDB_MAP_FULL { try grow(); continue }
+                try check(rc, "committing to \(path)")
+                return result
+            }
+        }
+    }
+
+    /// Doubles the map. Called with no transaction of ours open (the writer lock is held, and the
+    /// exclusive resize lock waits for readers to finish).
+    private func grow() throws {
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        let next = mapSize * 2
+        try check(mdb_env_set_mapsize(env, next), "growing the store's map to \(next >> 20) MiB")
+    }
+
+    /// Flushes everything to disk (for callers that committed with syncing relaxed).
+    public func sync() throws { try check(mdb_env_sync(env, 1), "syncing \(path)") }
+
+    /// Copies the environment into `directory` (a consistent snapshot, compacted).
+    public func copy(to directory: String) throws {
+        try check(mdb_env_copy2(env, directory, UInt32(MDB_CP_COMPACT)), "copying the store to \(directory)")
+    }
+}
+
+/// A named database inside an environment.
+public struct Database: Sendable, Hashable {
+    public struct Flags: OptionSet, Sendable, Hashable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// Several values per key, kept sorted (`MDB_DUPSORT`).
+        public static let duplicates = Flags(rawValue: UInt32(MDB_DUPSORT))
+        /// With `duplicates`: every value has the same size (`MDB_DUPFIXED`).
+        public static let fixedSizeDuplicates = Flags(rawValue: UInt32(MDB_DUPFIXED))
+    }
+    let dbi: MDB_dbi
+    public let name: String
+    public let flags: Flags
+}
