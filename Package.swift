@@ -57,8 +57,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // A child process for crash tests: appends in a loop and reports each committed position.
+        .executableTarget(name: "LogAppender", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "LogAppender"], swiftSettings: strict),
         .testTarget(name: "PathwayTests", dependencies: ["Pathway", "Deadlines", "Quality", "Ingest"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog"], swiftSettings: strict),
     ]
