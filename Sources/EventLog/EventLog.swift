@@ -134,14 +134,26 @@ public final class EventLog: Sendable {
         return .appended(position: position, version: version)
     }
 
-    /// SHA-256(previous hash ‖ canonical bytes).
+    /// The chain: hashₙ = SHA-256(hashₙ₋₁ ‖ SHA-256(canonical bytesₙ)).
+    ///
+    /// Hashing the event's digest rather than its bytes into the link means one episode can be
+    /// checked against a published anchor offline with only the *digests* of the other episodes'
+    /// events in between — an export bundle proves integrity without disclosing anyone else's data.
     public static func chainHash(previous: [UInt8], canonical: [UInt8]) -> [UInt8] {
         canonical.withUnsafeBytes { c in previous.withUnsafeBytes { p in chainHash(previous: p, canonical: c) } }
     }
     public static func chainHash(previous: UnsafeRawBufferPointer, canonical: UnsafeRawBufferPointer) -> [UInt8] {
+        contentDigest(canonical).withUnsafeBytes { link(previous: previous, digest: $0) }
+    }
+    /// SHA-256 of an event's canonical bytes.
+    public static func contentDigest(_ canonical: UnsafeRawBufferPointer) -> [UInt8] {
+        Array(SHA256.hash(data: canonical))
+    }
+    /// One link of the chain: SHA-256(previous hash ‖ digest).
+    public static func link(previous: UnsafeRawBufferPointer, digest: UnsafeRawBufferPointer) -> [UInt8] {
         var h = SHA256()
         h.update(bufferPointer: previous)
-        h.update(bufferPointer: canonical)
+        h.update(bufferPointer: digest)
         return Array(h.finalize())
     }
 

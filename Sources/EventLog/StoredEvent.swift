@@ -5,7 +5,8 @@ import LMDB
 /// Layout (format 1): one byte format version, the 32-byte chain hash, then the *canonical bytes*:
 /// five header fields — position, stream version, append instant, id, stream — followed by the
 /// caller's body fields, every field a big-endian `UInt16` length and UTF-8 text. The hash is
-/// SHA-256(previous hash ‖ canonical bytes); the first event's previous hash is 32 zero bytes.
+/// SHA-256(previous hash ‖ SHA-256(canonical bytes)); the first event's previous hash is 32 zero
+/// bytes (see ``EventLog/chainHash(previous:canonical:)`` for why the digest is linked).
 /// Because the canonical bytes are text fields, an auditor can rebuild them from an export line.
 public struct StoredEvent {
     public static let formatVersion: UInt8 = 1
