@@ -36,6 +36,7 @@ public struct EpisodeHistory: Sendable, Equatable {
         /// Versions in log order; the last one is in force. Empty when voided.
         public var versions: [Mark]
         public var isVoided: Bool { versions.isEmpty }
+        public init(place: UInt64, versions: [Mark]) { self.place = place; self.versions = versions }
     }
     public private(set) var slots: [Slot] = []
 
@@ -65,6 +66,9 @@ public struct EpisodeHistory: Sendable, Equatable {
         if slots.contains(where: { $0.place == targetPosition && $0.isVoided }) { return .alreadyVoided }
         return .unknownTarget
     }
+
+    /// Puts back a slot read from storage (slots must come in place order).
+    public mutating func restore(slot: Slot) { slots.append(slot) }
 
     /// Appends an original registration (log order is place order).
     public mutating func register(_ mark: Mark) {
@@ -104,17 +108,68 @@ public struct EpisodeHistory: Sendable, Equatable {
     }
 }
 
-/// Interns names (patients, institutions, units) to small integers for the duration of a fold.
-/// Numbers follow first appearance, so the same input always gives the same numbering.
+/// Interns names (patients, institutions, units, episodes) to small integers for one fold.
+/// Numbers follow first appearance, so the same input always gives the same numbering; the
+/// byte-keyed path lets the fold intern a name straight from the memory map without making a
+/// `String` or hashing one.
 public final class SymbolTable: @unchecked Sendable {
     public private(set) var names: [String] = [""]
-    private var index: [String: Int32] = ["": 0]
-    public init() {}
-    public func intern(_ s: String) -> Int32 {
-        if let i = index[s] { return i }
-        let i = Int32(names.count)
-        names.append(s); index[s] = i
-        return i
+    private var bytes: [[UInt8]] = [[]]
+    private var buckets: [Int32]
+    private var mask: Int
+
+    public init() {
+        buckets = [Int32](repeating: -1, count: 1024)
+        mask = 1023
+        insertBucket(hash: Self.hash(UnsafeRawBufferPointer(start: nil, count: 0)), id: 0)
     }
+
+    public var count: Int { names.count }
+
+    @inline(__always) static func hash(_ b: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for x in b { h = (h ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
+        return h ^ (h >> 29)
+    }
+
+    private func insertBucket(hash: UInt64, id: Int32) {
+        var i = Int(truncatingIfNeeded: hash) & mask
+        while buckets[i] >= 0 { i = (i + 1) & mask }
+        buckets[i] = id
+    }
+
+    private func grow() {
+        let n = buckets.count * 2
+        buckets = [Int32](repeating: -1, count: n)
+        mask = n - 1
+        for (id, b) in bytes.enumerated() {
+            b.withUnsafeBytes { insertBucket(hash: Self.hash($0), id: Int32(id)) }
+        }
+    }
+
+    public func intern(bytes b: UnsafeRawBufferPointer) -> Int32 {
+        let h = Self.hash(b)
+        var i = Int(truncatingIfNeeded: h) & mask
+        while true {
+            let id = buckets[i]
+            if id < 0 { break }
+            if bytes[Int(id)].withUnsafeBytes({ $0.elementsEqual(b) }) { return id }
+            i = (i + 1) & mask
+        }
+        let id = Int32(names.count)
+        names.append(String(decoding: b, as: UTF8.self))
+        bytes.append(Array(b))
+        buckets[i] = id
+        if names.count * 2 > buckets.count { grow() }
+        return id
+    }
+
+    public func intern(_ s: String) -> Int32 {
+        var t = s
+        return t.withUTF8 { intern(bytes: UnsafeRawBufferPointer($0)) }
+    }
+
     public func name(_ i: Int32) -> String { names[Int(i)] }
+    /// The name's UTF-8 bytes, for comparisons without making a `String`.
+    public func nameBytes(_ i: Int32) -> [UInt8] { bytes[Int(i)] }
 }
