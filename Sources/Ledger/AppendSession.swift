@@ -1,0 +1,126 @@
+import EventLog
+import Ingest
+import LMDB
+import Pathway
+
+/// One atomic batch being appended, inside the ledger's single write transaction.
+///
+/// It resolves what a line refers to (the target of a voiding or correction, the episode it lives
+/// in), works out the corrected history the line leads to and the pathway-rule findings it
+/// raises, and appends it to the log — or records why it was rejected.
+public final class AppendSession {
+    let ledger: Ledger
+    let options: Ledger.AppendOptions
+    let appendedAt: String
+    var txnPointer: UnsafeMutablePointer<WriteTransaction>?
+    public internal(set) var report = Ledger.AppendReport()
+    var head: EventLog.Head
+    var versions: [String: UInt64] = [:]
+    let symbols = SymbolTable()
+    var histories: [String: EpisodeHistory] = [:]
+    let historyDB: Database
+
+    init(ledger: Ledger, options: Ledger.AppendOptions, appendedAt: String, txn: borrowing WriteTransaction) throws {
+        self.ledger = ledger; self.options = options; self.appendedAt = appendedAt
+        head = try ledger.log.head(in: txn)
+        historyDB = try ledger.engine.activeDatabases(ledger.engine.historyIndex, in: txn)[0]
+    }
+
+    /// Records a line rejected before it reached the store (a parse error).
+    public func reject(_ r: Ledger.Rejection) { report.rejected.append(r) }
+
+    func history(_ episode: String) throws -> EpisodeHistory {
+        if let h = histories[episode] { return h }
+        let h = try HistoryProjection.load(episode: episode, from: historyDB, symbols: symbols, in: txnPointer!.pointee)?.history ?? EpisodeHistory()
+        histories[episode] = h
+        return h
+    }
+
+    /// Appends one parsed line (or records why not).
+    public func append(_ line: ParsedLine) throws {
+        let log = ledger.log
+        let event = line.event
+        let knownAt = try log.position(ofID: event.id, in: txnPointer!.pointee)
+        var stream = event.namedEpisode ?? ""
+        var targetPosition: UInt64? = nil
+        if let existing = knownAt {
+            // Already stored: the log decides duplicate or conflict by comparing content, so build
+            // the body exactly as it was built then.
+            let stored = try log.withEvent(at: existing, in: txnPointer!.pointee) { e in
+                (e.streamString, try EventFolder(symbols: symbols).parts(of: e).targetPosition)
+            }!
+            stream = stored.0
+            if event.target != nil { targetPosition = stored.1 }
+        } else if let target = event.target {
+            let field = event.kind == .voiding ? "voids" : "corrects"
+            guard let tp = try log.position(ofID: target, in: txnPointer!.pointee) else {
+                report.rejected.append(.init(line: line.line, field: field, message: "no registration with id '\(target)' is stored"))
+                return
+            }
+            let (targetStream, targetKind) = try log.withEvent(at: tp, in: txnPointer!.pointee) { e in
+                (e.streamString, try EventFolder(symbols: symbols).parts(of: e).kind)
+            }!
+            if targetKind == UInt8(ascii: "v") {
+                report.rejected.append(.init(line: line.line, field: field, message: "'\(target)' is a voiding; a voiding cannot be voided or corrected — register the registration again with a new id"))
+                return
+            }
+            if let named = event.namedEpisode, named != targetStream {
+                report.rejected.append(.init(line: line.line, field: "episode", message: "a correction cannot move a registration from episode '\(targetStream)' to '\(named)'; void it and register it on the right episode"))
+                return
+            }
+            switch try history(targetStream).check(targetPosition: tp) {
+            case .alreadyVoided?:
+                report.rejected.append(.init(line: line.line, field: field, message: "'\(target)' is already voided"))
+                return
+            case .unknownTarget?:
+                report.rejected.append(.init(line: line.line, field: field, message: "'\(target)' is no longer in force: it was voided or replaced"))
+                return
+            case nil: break
+            }
+            stream = targetStream
+            targetPosition = tp
+        }
+
+        // The corrected history this event leads to, and the findings it raises — worked out
+        // before appending, so strict mode can refuse it without writing anything.
+        var next: EpisodeHistory? = nil
+        var raised: [Finding] = []
+        if knownAt == nil {
+            let position = head.position + 1
+            var h = try history(stream)
+            let before = h.marks
+            switch event {
+            case .registration(let r): h.register(Ledger.mark(r, position: position, symbols: symbols))
+            case .correction(let c): h.correct(targetPosition: targetPosition!, with: Ledger.mark(c.replacement, position: position, symbols: symbols))
+            case .voiding: h.void(targetPosition: targetPosition!)
+            }
+            raised = PathwayRules.findingsAdded(before: before, after: h.marks)
+            if options.strict && !raised.isEmpty {
+                let list = raised.map { "\($0.rule.id) (\($0.message))" }.joined(separator: "; ")
+                report.rejected.append(.init(line: line.line, field: nil, message: "--strict: this registration breaks a pathway rule: \(list)"))
+                return
+            }
+            next = h
+        }
+        let body = EventBody.encode(event, targetPosition: targetPosition)
+        let outcome: EventLog.Outcome
+        do {
+            outcome = try log.appendOne(EventLog.Pending(id: event.id, stream: stream, body: body),
+                                        appendedAt: appendedAt, head: &head, versions: &versions, in: &txnPointer!.pointee)
+        } catch let e as LogError {
+            report.rejected.append(.init(line: line.line, field: "id", message: e.description))
+            return
+        }
+        switch outcome {
+        case .duplicate: report.duplicates += 1
+        case .appended(let position, _):
+            if let h = next { histories[stream] = h }
+            for f in raised {
+                report.findings.append(.init(line: line.line, episode: stream, rule: f.rule.id, message: f.message, position: f.position))
+            }
+            report.appended += 1
+            if report.firstPosition == 0 { report.firstPosition = position }
+            report.lastPosition = position
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import EventLog
+import Ingest
+import LMDB
+import Pathway
+
+/// A PathwayLedger store: the event log plus its projections, in one LMDB environment.
+///
+/// Open it once per process and share it. Appends are serialized by the environment's single
+/// writer; reads run concurrently on snapshots.
+public final class Ledger: @unchecked Sendable {
+    public let environment: Environment
+    public let log: EventLog
+    public let engine: ProjectionEngine
+    public let clock: LedgerClock
+
+    public init(path: String, clock: LedgerClock = .system, projections: [EpisodeProjection]? = nil,
+                options: Environment.Options = Environment.Options()) throws {
+        environment = try Environment(path: path, options: options)
+        log = try EventLog(environment: environment)
+        engine = try ProjectionEngine(log: log, projections: projections ?? Ledger.standardProjections())
+        self.clock = clock
+        try engine.open()
+    }
+
+    /// The projections every store maintains, besides the corrected history.
+    public static func standardProjections() -> [EpisodeProjection] {
+        [EpisodeStateProjection()] + extraProjections()
+    }
+
+    // MARK: - Appending
+
+    public struct AppendOptions: Sendable {
+        /// Reject registrations that would raise a pathway-rule finding (instead of storing and flagging them).
+        public var strict = false
+        /// Append the good lines and report the bad ones, instead of appending nothing.
+        public var skipInvalid = false
+        /// Commit the log first and update projections in a second transaction (the bulk path;
+        /// a crash in between is caught up at the next open).
+        public var deferProjections = false
+        public init(strict: Bool = false, skipInvalid: Bool = false, deferProjections: Bool = false) {
+            self.strict = strict; self.skipInvalid = skipInvalid; self.deferProjections = deferProjections
+        }
+    }
+
+    /// A line the store refused, with the reason a person can act on.
+    public struct Rejection: Sendable, Equatable, CustomStringConvertible {
+        public var line: Int
+        public var field: String?
+        public var message: String
+        public init(line: Int, field: String?, message: String) { self.line = line; self.field = field; self.message = message }
+        public var description: String {
+            if let f = field { return "line \(line): field '\(f)': \(message)" }
+            return "line \(line): \(message)"
+        }
+    }
+
+    /// A pathway-rule finding raised by an appended registration.
+    public struct RaisedFinding: Sendable, Equatable {
+        public var line: Int
+        public var episode: String
+        public var rule: String
+        public var message: String
+        public var position: UInt64
+    }
+
+    public struct AppendReport: Sendable {
+        public var appended = 0
+        public var duplicates = 0
+        public var rejected: [Rejection] = []
+        public var findings: [RaisedFinding] = []
+        public var firstPosition: UInt64 = 0
+        public var lastPosition: UInt64 = 0
+        public var head = EventLog.Head.genesis
+        public init() {}
+    }
+
+    /// Thrown when a batch is refused as a whole: nothing was appended.
+    public struct BatchRejected: Error, Sendable, CustomStringConvertible {
+        public var report: AppendReport
+        public var description: String {
+            "nothing was appended: \(report.rejected.count) line(s) rejected\n" + report.rejected.prefix(20).map { "  \($0)" }.joined(separator: "\n")
+        }
+    }
+
+    /// Appends parsed lines as one atomic batch.
+    ///
+    /// Structural problems that need the store (an unknown or voided target, an id reused with
+    /// other content, a correction moving a registration to another episode) are rejections like
+    /// parse errors. Unless `skipInvalid`, one rejection means nothing is appended and
+    /// ``BatchRejected`` is thrown carrying every rejection.
+    public func append(_ lines: [ParsedLine], options: AppendOptions = AppendOptions()) throws -> AppendReport {
+        try appendSession(options: options) { session in
+            for line in lines { try session.append(line) }
+        }
+    }
+
+    /// Runs one atomic batch fed by `feed`, which may hand lines to the session in any number of
+    /// chunks (a streaming import of millions of lines is one session, so it stays all-or-nothing).
+    /// Parse errors found while feeding are passed to ``AppendSession/reject(_:)``.
+    public func appendSession(options: AppendOptions = AppendOptions(),
+                              _ feed: (AppendSession) throws -> Void) throws -> AppendReport {
+        let appendedAt = clock.now().description
+        let report = try environment.write { txn -> AppendReport in
+            let session = try AppendSession(ledger: self, options: options, appendedAt: appendedAt, txn: txn)
+            try withUnsafeMutablePointer(to: &txn) { t in
+                session.txnPointer = t
+                defer { session.txnPointer = nil }
+                try feed(session)
+            }
+            var report = session.report
+            if !report.rejected.isEmpty && !options.skipInvalid {
+                throw BatchRejected(report: report)
+            }
+            if !options.deferProjections { try engine.catchUp(in: &txn) }
+            report.head = session.head
+            return report
+        }
+        if options.deferProjections {
+            try environment.write { txn in _ = try engine.catchUp(in: &txn) }
+        }
+        return report
+    }
+
+    static func mark(_ r: Registration, position: UInt64, symbols: SymbolTable) -> Mark {
+        Mark(code: r.code, setting: r.setting, date: r.date, emergencyDate: r.emergencyAssessmentDate,
+             place: position, position: position, patient: symbols.intern(r.patient),
+             institution: symbols.intern(r.institution), unit: symbols.intern(r.unit))
+    }
+
+    // MARK: - Reading
+
+    public struct Stats: Sendable {
+        public var events: Int
+        public var episodes: Int
+        public var head: EventLog.Head
+        public var fileBytes: Int
+        public var mapBytes: Int
+        public var checkpoints: [(String, UInt64)]
+    }
+
+    public func stats() throws -> Stats {
+        try environment.read { txn in
+            let c = try log.counts(in: txn)
+            var cps: [(String, UInt64)] = []
+            for p in engine.projections.indices { cps.append((engine.projections[p].name, try engine.checkpoint(p, in: txn))) }
+            return Stats(events: c.events, episodes: c.streams, head: try log.head(in: txn),
+                         fileBytes: environment.fileSize, mapBytes: environment.mapSize, checkpoints: cps)
+        }
+    }
+}
+
+extension Ledger {
+    /// Projections beyond episode state, added as their modules land (deadlines, quality).
+    static func extraProjections() -> [EpisodeProjection] { [] }
+}

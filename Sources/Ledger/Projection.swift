@@ -1,0 +1,82 @@
+import Pathway
+
+/// What a projection sees of one episode: its corrected history and its place in the log.
+///
+/// Every projection in the ledger is a pure function of this snapshot, which is itself a pure fold
+/// of the log. That is what makes a rebuilt projection byte-identical to the maintained one, and
+/// what lets one episode be evaluated "as known at" an instant or "as valid at" a date on demand.
+public struct EpisodeSnapshot {
+    public let episode: String
+    public let history: EpisodeHistory
+    public let symbols: SymbolTable
+    /// The episode stream's version: how many events (registrations, corrections, voidings) it has.
+    public let version: UInt64
+    public let lastPosition: UInt64
+    /// The registrations in force, in place order.
+    public let marks: [Mark]
+
+    public init(episode: String, history: EpisodeHistory, symbols: SymbolTable, version: UInt64, lastPosition: UInt64) {
+        self.episode = episode; self.history = history; self.symbols = symbols
+        self.version = version; self.lastPosition = lastPosition
+        self.marks = history.marks
+    }
+}
+
+/// Where a projection writes its records for one episode.
+public struct RecordSink {
+    public struct Record: Equatable {
+        public var database: Int
+        public var key: [UInt8]
+        public var value: [UInt8]
+    }
+    public var records: [Record] = []
+    public init() {}
+    public mutating func put(database: Int = 0, key: [UInt8], value: [UInt8]) {
+        records.append(Record(database: database, key: key, value: value))
+    }
+}
+
+/// A read model derived per episode.
+///
+/// `keyed` projections own their keys: an episode's records replace its previous ones. `additive`
+/// projections hold counters: an episode contributes amounts (three `Int64`s) to shared keys, and
+/// a change to the episode subtracts its old contribution and adds the new one. Counters are sums,
+/// so the result does not depend on the order episodes are folded in.
+public protocol EpisodeProjection: Sendable {
+    /// Stable name, used in `pathway rebuild --projection NAME` and in database names.
+    var name: String { get }
+    /// The projection's databases (suffixes); `RecordSink.Record.database` indexes this list.
+    var databases: [String] { get }
+    var isAdditive: Bool { get }
+    /// Bump when the record encoding changes: the engine then rebuilds the projection at open.
+    var schemaVersion: UInt32 { get }
+    func records(for snapshot: EpisodeSnapshot, into sink: inout RecordSink)
+}
+
+extension EpisodeProjection {
+    public var isAdditive: Bool { false }
+}
+
+/// Additive amounts: numerator, denominator, and a third count (patient-postponed, or a tally).
+public struct Counts: Equatable, Sendable {
+    public var a: Int64, b: Int64, c: Int64
+    public init(_ a: Int64, _ b: Int64, _ c: Int64) { self.a = a; self.b = b; self.c = c }
+    public static let zero = Counts(0, 0, 0)
+    public var isZero: Bool { a == 0 && b == 0 && c == 0 }
+    public var bytes: [UInt8] {
+        var out = [UInt8](); out.reserveCapacity(24)
+        for v in [a, b, c] { withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) } }
+        return out
+    }
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == 24 else { return nil }
+        func at(_ i: Int) -> Int64 {
+            var v: Int64 = 0
+            withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[i..<(i + 8)])) }
+            return Int64(bigEndian: v)
+        }
+        self.init(at(0), at(8), at(16))
+    }
+    static func + (l: Counts, r: Counts) -> Counts { Counts(l.a + r.a, l.b + r.b, l.c + r.c) }
+    static func - (l: Counts, r: Counts) -> Counts { Counts(l.a - r.a, l.b - r.b, l.c - r.c) }
+}

@@ -1,0 +1,194 @@
+import ArgumentParser
+import Foundation
+import Ingest
+import Ledger
+import Pathway
+
+struct IngestArguments: ParsableArguments {
+    @Flag(help: "Print a machine-readable summary: appended, duplicates, rejected, findings.") var json = false
+    @Flag(help: "Reject registrations that break a pathway rule instead of storing them with a finding.") var strict = false
+    @Option(name: .customLong("skip-invalid"), help: ArgumentHelp("Append the good lines; write each rejected line with its reason to this file (NDJSON).", valueName: "REJECTFILE"))
+    var skipInvalid: String?
+}
+
+let ingestDiscussion = """
+Input is NDJSON (one registration, voiding or correction per line) or CSV with the header \
+id,episode,patient,institution,unit,setting,code,date,author,recordedAt. See docs/formats.md.
+
+A file is atomic: one structural error and nothing is appended; every bad line is listed with its \
+line number, field and what was expected. With --skip-invalid the good lines are appended and the \
+bad ones written to REJECTFILE. Registrations that break a pathway rule are stored and flagged as \
+findings, or rejected with --strict. Re-appending the same lines appends nothing (ids are idempotency keys).
+
+Exit codes: 0 all appended (or already present); 2 input rejected (nothing appended unless \
+--skip-invalid); 3 store error.
+"""
+
+struct AppendCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "append", abstract: "Append registrations from a file or standard input (NDJSON by default).", discussion: ingestDiscussion)
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var ingest: IngestArguments
+    @Argument(help: "The input file, or - for standard input.") var file: String = "-"
+    @Option(help: "ndjson or csv.") var format: String = "ndjson"
+
+    func run() throws {
+        try PathwayCLI.run { try runIngest(store: store, args: ingest, file: file, format: format, progress: false) }
+    }
+}
+
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "import", abstract: "Import a file of registrations in bulk, with a progress bar on a terminal.", discussion: ingestDiscussion)
+    @OptionGroup var store: StoreOptions
+    @OptionGroup var ingest: IngestArguments
+    @Argument(help: "The input file, or - for standard input.") var file: String
+    @Option(help: "ndjson or csv.") var format: String = "ndjson"
+
+    func run() throws {
+        try PathwayCLI.run { try runIngest(store: store, args: ingest, file: file, format: format, progress: true) }
+    }
+}
+
+/// Streams an input into one atomic append session.
+func runIngest(store: StoreOptions, args: IngestArguments, file: String, format: String, progress: Bool) throws {
+    guard let fmt = InputFormat(rawValue: format) else { throw CLIError.usage("--format must be ndjson or csv, not '\(format)'") }
+    let ledger = try store.open(create: true)
+    let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
+    guard fd >= 0 else { throw CLIError.usage("cannot read \(file): \(String(cString: strerror(errno)))") }
+    defer { if fd != 0 { close(fd) } }
+    var st = stat()
+    let totalBytes = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
+    let bar = progress && isatty(2) == 1 ? ProgressBar(totalBytes: totalBytes) : nil
+
+    let reader = IngestStreamReader(format: fmt, options: IngestOptions(today: ledger.clock.today()))
+    let keepRaw = args.skipInvalid != nil
+    var rawLines: [Int: String] = [:]
+    var options = Ledger.AppendOptions(strict: args.strict, skipInvalid: keepRaw)
+    options.deferProjections = false
+    let t0 = monotonicSeconds()
+    var report: Ledger.AppendReport
+    var lines = 0
+    do {
+        report = try ledger.appendSession(options: options) { session in
+            var pending: [ParsedLine] = []
+            pending.reserveCapacity(4096)
+            var bytesRead = 0
+            var parseRejections: [Ledger.Rejection] = []
+            let handle: (Result<ParsedLine, IngestError>, UnsafeRawBufferPointer) -> Void = { result, raw in
+                lines += 1
+                switch result {
+                case .success(let p):
+                    pending.append(p)
+                    if keepRaw { rawLines[p.line] = String(decoding: raw, as: UTF8.self) }
+                case .failure(let e):
+                    parseRejections.append(Ledger.Rejection(line: e.line, field: e.field, message: e.message))
+                    if keepRaw { rawLines[e.line] = String(decoding: raw, as: UTF8.self) }
+                }
+            }
+            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 16)
+            defer { chunk.deallocate() }
+            while true {
+                let n = read(fd, chunk.baseAddress, chunk.count)
+                if n < 0 { throw CLIError.usage("reading \(file) failed: \(String(cString: strerror(errno)))") }
+                if n == 0 { break }
+                bytesRead += n
+                reader.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), handle)
+                for r in parseRejections { session.reject(r) }
+                parseRejections.removeAll(keepingCapacity: true)
+                for p in pending { try session.append(p) }
+                pending.removeAll(keepingCapacity: true)
+                bar?.update(bytes: bytesRead, events: lines)
+            }
+            reader.finish(handle)
+            for r in parseRejections { session.reject(r) }
+            for p in pending { try session.append(p) }
+            bar?.update(bytes: bytesRead, events: lines)
+        }
+    } catch let rejected as Ledger.BatchRejected {
+        bar?.finish()
+        report = rejected.report
+        report.appended = 0
+        report.findings = []
+        printReport(report, json: args.json, elapsed: monotonicSeconds() - t0, nothingAppended: true)
+        throw ExitCode(2)
+    }
+    bar?.finish()
+    if let path = args.skipInvalid {
+        var text = ""
+        for r in report.rejected.sorted(by: { $0.line < $1.line }) {
+            var o = "{\"line\":\(r.line),"
+            JSONText.key("reason", into: &o); JSONText.string(r.description, into: &o)
+            o += ","; JSONText.key("input", into: &o); JSONText.string(rawLines[r.line] ?? "", into: &o)
+            o += "}\n"
+            text += o
+        }
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else { throw CLIError.usage("cannot write \(path)") }
+    }
+    printReport(report, json: args.json, elapsed: monotonicSeconds() - t0, nothingAppended: false)
+    if !report.rejected.isEmpty { throw ExitCode(2) }
+}
+
+func printReport(_ r: Ledger.AppendReport, json: Bool, elapsed: Double, nothingAppended: Bool) {
+    let rejected = r.rejected.sorted { $0.line < $1.line }
+    if json {
+        var o = "{\"appended\":\(r.appended),\"duplicates\":\(r.duplicates),\"rejectedCount\":\(rejected.count),\"rejected\":["
+        o += rejected.prefix(1000).map { x -> String in
+            var s = "{\"line\":\(x.line),\"field\":"
+            if let f = x.field { JSONText.string(f, into: &s) } else { s += "null" }
+            s += ","; JSONText.key("message", into: &s); JSONText.string(x.message, into: &s); s += "}"
+            return s
+        }.joined(separator: ",")
+        o += "],\"findingsCount\":\(r.findings.count),\"findings\":["
+        o += r.findings.prefix(1000).map { f -> String in
+            var s = "{\"line\":\(f.line),"
+            JSONText.key("episode", into: &s); JSONText.string(f.episode, into: &s)
+            s += ","; JSONText.key("rule", into: &s); JSONText.string(f.rule, into: &s)
+            s += ","; JSONText.key("message", into: &s); JSONText.string(f.message, into: &s)
+            s += ",\"position\":\(f.position)}"
+            return s
+        }.joined(separator: ",")
+        o += "],\"head\":\"\(r.head.anchor)\"}"
+        print(o)
+        return
+    }
+    if nothingAppended {
+        printError("nothing was appended: \(rejected.count) line(s) rejected")
+        for x in rejected.prefix(100) { printError("  \(x)") }
+        if rejected.count > 100 { printError("  … and \(rejected.count - 100) more") }
+        return
+    }
+    let rate = elapsed > 0 ? " in \(format3(elapsed)) s (\(Int(Double(r.appended) / elapsed)) registrations/s)" : ""
+    print("appended \(r.appended), duplicates \(r.duplicates), rejected \(rejected.count), findings \(r.findings.count)\(rate)")
+    for x in rejected.prefix(100) { printError("  rejected \(x)") }
+    if rejected.count > 100 { printError("  … and \(rejected.count - 100) more rejected") }
+    for f in r.findings.prefix(20) { print("  finding line \(f.line) \(f.episode) [\(f.rule)] \(f.message)") }
+    if r.findings.count > 20 { print("  … and \(r.findings.count - 20) more findings (see `pathway episodes --json` or `pathway episode EP`)") }
+    if r.appended > 0 || r.duplicates > 0 { print("head \(r.head.anchor)") }
+}
+
+/// A one-line progress bar on standard error: events/s, elapsed, estimate.
+final class ProgressBar {
+    let totalBytes: Int
+    let start = monotonicSeconds()
+    var last = 0.0
+    init(totalBytes: Int) { self.totalBytes = totalBytes }
+    func update(bytes: Int, events: Int) {
+        let now = monotonicSeconds()
+        guard now - last > 0.2 else { return }
+        last = now
+        let elapsed = now - start
+        let rate = Double(events) / max(elapsed, 1e-9)
+        var s = "\r  \(events) lines  \(Int(rate)) lines/s  \(format1(elapsed)) s"
+        if totalBytes > 0 {
+            let frac = min(1, Double(bytes) / Double(totalBytes))
+            let width = 30
+            let filled = Int(frac * Double(width))
+            s = "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(Int(frac * 100))%" + s.dropFirst()
+            if frac > 0.01 { s += "  ~\(format1(elapsed / frac - elapsed)) s left" }
+        }
+        printErrorRaw(s + "   ")
+    }
+    func finish() { printErrorRaw("\r" + String(repeating: " ", count: 100) + "\r") }
+}
+
+func format1(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }
+func printErrorRaw(_ s: String) { writeAll(2, s) }
