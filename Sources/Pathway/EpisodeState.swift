@@ -61,8 +61,8 @@ public struct EpisodeState: Sendable, Equatable {
     /// The phase the milestones put the episode in. The phases follow the latest milestone reached:
     /// X ends; a finished assessment (the first non-CU decision) decides between treatment and
     /// decided; a CU first decision without a final one is extended assessment; M is assessment.
-    /// A decision with no outcome at all (a bare C, raising `decision-needs-outcome`) counts as a
-    /// final decision without T.
+    /// A decision registering CU together with other outcomes (an `extended-assessment-alone`
+    /// finding) counts as CU.
     public static func phase(of m: Milestones) -> Phase {
         if m.end != nil { return .ended }
         if let f = m.finalDecision { return f.includesTreatment ? .treatment : .decided }

@@ -40,7 +40,6 @@ public struct Finding: Sendable, Equatable, Hashable {
         case decisionAfterFinal
         case extendedAssessmentOnce
         case extendedAssessmentAlone
-        case decisionNeedsOutcome
         case activityOnce
         case afterEnd
         case endOnce
@@ -66,7 +65,6 @@ public struct Finding: Sendable, Equatable, Hashable {
             case .decisionAfterFinal: "decision-after-final"
             case .extendedAssessmentOnce: "extended-assessment-once"
             case .extendedAssessmentAlone: "extended-assessment-alone"
-            case .decisionNeedsOutcome: "decision-needs-outcome"
             case .activityOnce: "activity-once"
             case .afterEnd: "after-end"
             case .endOnce: "end-once"
@@ -84,11 +82,11 @@ public struct Finding: Sendable, Equatable, Hashable {
         }
 
         /// Whether a later *registration* (not only a correction) can still satisfy the rule — a
-        /// missing A, H or E, or a bare C whose outcome is registered next. `--strict` does not reject
+        /// missing A, H or E, or an H whose X is registered next. `--strict` does not reject
         /// these, or a client sending X before its H could never send the pair.
         public var awaitsRegistration: Bool {
             switch self {
-            case .startMissing, .decisionNeedsOutcome, .helpNeedsWithoutEnd, .helpNeedsMissing, .evaluationAtEnd: true
+            case .startMissing, .helpNeedsWithoutEnd, .helpNeedsMissing, .evaluationAtEnd: true
             default: false
             }
         }
@@ -121,8 +119,6 @@ public struct Finding: Sendable, Equatable, Hashable {
                 "a second decision of extended assessment (CU); the decision after extended assessment finishes the assessment"
             case .extendedAssessmentAlone:
                 "a decision of extended assessment (CU) carries no other outcome on the same date"
-            case .decisionNeedsOutcome:
-                "a clinical decision with no outcome; a decision carries CU or at least one service need (P T S K A I)"
             case .activityOnce:
                 "this activity (UB, UU or UF) is already registered; each is registered once per pathway"
             case .afterEnd:

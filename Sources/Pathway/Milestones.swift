@@ -70,7 +70,7 @@ public struct Milestones: Sendable, Equatable {
         public var outcomes: OutcomeSet
         /// The first-placed registration of the decision; its setting and place stand for the decision.
         public var first: Point
-        /// The code of that registration (`D01CT`, or a bare `D01C`).
+        /// The code of that registration (`D01CT`).
         public var firstCode: PathwayCode
         public init(date: CivilDate, outcomes: OutcomeSet, first: Point, firstCode: PathwayCode) {
             self.date = date; self.outcomes = outcomes; self.first = first; self.firstCode = firstCode

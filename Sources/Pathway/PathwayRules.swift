@@ -8,6 +8,9 @@
 /// between two registrations, the later-placed of the two. Findings come in place order, and for
 /// one registration in the order of ``Finding/Rule``.
 ///
+/// A clinical decision without an outcome is not a finding: the code model rejects a bare C as
+/// structurally invalid (the seed's "kode for tjenestebehov skal registreres" wins over PATHWAY.md).
+///
 /// Deliberately not checked: "normally" and "should" guidance (UU after UB, UF near the end, L
 /// longer than 7 working days, F only for a new plan), and the preconditions the codes cannot show
 /// (epikrise sent before X, the XM contact attempts, the clinical stability before an emergency A).
@@ -105,7 +108,6 @@ public enum PathwayRules {
                    k.place == conflictPlace(marks, date: k.date, validAt: validAt) {
                     out.append(Finding(.extendedAssessmentAlone, k))
                 }
-                if d.outcomes.isEmpty, k.place == d.first.place { out.append(Finding(.decisionNeedsOutcome, k)) }
             case .activity:
                 let milestone: Milestones.Point?
                 switch k.code.outcomeByte {
