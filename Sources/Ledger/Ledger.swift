@@ -150,6 +150,6 @@ public final class Ledger: @unchecked Sendable {
 }
 
 extension Ledger {
-    /// Projections beyond episode state, added as their modules land (deadlines, quality).
-    static func extraProjections() -> [EpisodeProjection] { [] }
+    /// Projections beyond episode state.
+    static func extraProjections() -> [EpisodeProjection] { [DeadlinesProjection()] }
 }

@@ -18,6 +18,7 @@ struct PathwayCommand: ParsableCommand {
         """,
         subcommands: [
             InitCommand.self, StatsCommand.self, AppendCommand.self, ImportCommand.self,
+            EpisodeCommand.self, EpisodesCommand.self, DeadlinesCommand.self, RulesCommand.self,
             RebuildCommand.self, VerifyCommand.self, HeadCommand.self, ExportCommand.self,
             VerifyBundleCommand.self, CodesCommand.self,
         ]

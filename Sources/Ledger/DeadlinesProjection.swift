@@ -1,0 +1,52 @@
+import Deadlines
+import LMDB
+import Pathway
+
+/// The deadline-timer projection: every episode's timers against the pathway times, derived with
+/// everything known (no as-of date), so a status is read at query time for any as-of date.
+///
+/// Database `timers` (key = episode): institution, unit as length-prefixed text ‖ the encoded
+/// timers. Database `closing` indexes every timer by the date it stops being open — its met date
+/// or the episode's end, whichever comes first, or "never" while neither is registered —
+/// (closes (4, order-preserving) ‖ episode ‖ 0x00 ‖ kind ‖ place), so the open timers as of a
+/// date D are a range scan from D + 1 rather than a walk over every episode: for today, only the
+/// timers still running.
+public struct DeadlinesProjection: EpisodeProjection {
+    public let name = "deadlines"
+    public let databases = ["timers", "closing"]
+    public let schemaVersion: UInt32 = 1
+    public let rules: RuleBook
+    public init(rules: RuleBook = RuleBook.bundled) { self.rules = rules }
+
+    public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
+        let m = Milestones(s.marks)
+        let timers = Deadlines.timers(for: m, rules: rules)
+        guard !timers.isEmpty else { return }
+        var value: [UInt8] = []
+        putString(s.symbols.name(m.institution), &value)
+        putString(s.symbols.name(m.unit), &value)
+        value.append(contentsOf: Deadlines.encode(timers))
+        sink.put(database: 0, key: Array(s.episode.utf8), value: value)
+        for t in timers {
+            let closes = [t.met?.date, t.episodeEnd].compactMap { $0 }.min()
+            var key = closes.map(DeadlinesProjection.dateKey) ?? [0xff, 0xff, 0xff, 0xff]
+            key.append(contentsOf: s.episode.utf8)
+            key.append(0)
+            key.append(t.kind.rawValue)
+            key.append(contentsOf: BigEndian.bytes(t.place))
+            sink.put(database: 1, key: key, value: [])
+        }
+    }
+
+    /// A date as 4 bytes that sort in date order.
+    static func dateKey(_ d: CivilDate) -> [UInt8] {
+        withUnsafeBytes(of: (UInt32(bitPattern: d.daysSinceEpoch) ^ 0x8000_0000).bigEndian) { Array($0) }
+    }
+
+    /// Decodes a `timers` record.
+    public static func decode(_ v: UnsafeRawBufferPointer) -> (institution: String, unit: String, timers: [Deadlines.Timer])? {
+        var r = Reader(v)
+        guard let i = r.text(), let u = r.text(), let t = Deadlines.decodeTimers(UnsafeRawBufferPointer(rebasing: v[r.i...])) else { return nil }
+        return (i, u, t)
+    }
+}
