@@ -9,8 +9,8 @@ enum EpisodeText {
         let m = s.milestones
         var out: [(String, String)] = []
         out.append(("phase", s.phase.name))
-        out.append(("patient", symbols.name(m.patient)))
-        out.append(("institution / unit", "\(symbols.name(m.institution)) / \(symbols.name(m.unit))"))
+        if !symbols.name(m.patient).isEmpty { out.append(("patient", symbols.name(m.patient))) }
+        if !symbols.name(m.institution).isEmpty { out.append(("institution / unit", "\(symbols.name(m.institution)) / \(symbols.name(m.unit))")) }
         if let st = m.setting { out.append(("care setting", st.name)) }
         func point(_ label: String, _ p: Milestones.Point?, _ code: PathwayCode) {
             if let p { out.append((label, "\(p.date)  \(code.procedureCode)  \(code.norwegian)")) }
