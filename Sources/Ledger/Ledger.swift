@@ -37,6 +37,9 @@ public final class Ledger: @unchecked Sendable {
         /// Commit the log first and update projections in a second transaction (the bulk path;
         /// a crash in between is caught up at the next open).
         public var deferProjections = false
+        /// Called after the log's commit and before the projections' (deferred mode only): lets a
+        /// crash test report what is durable at exactly the moment the two can disagree.
+        public var afterLogCommit: (@Sendable (AppendReport) -> Void)? = nil
         public init(strict: Bool = false, skipInvalid: Bool = false, deferProjections: Bool = false) {
             self.strict = strict; self.skipInvalid = skipInvalid; self.deferProjections = deferProjections
         }
@@ -116,6 +119,7 @@ public final class Ledger: @unchecked Sendable {
             return report
         }
         if options.deferProjections {
+            options.afterLogCommit?(report)
             try environment.write { txn in _ = try engine.catchUp(in: &txn) }
         }
         return report

@@ -21,7 +21,7 @@ struct PathwayCommand: ParsableCommand {
             EpisodeCommand.self, EpisodesCommand.self, DeadlinesCommand.self, RulesCommand.self,
             ReplayCommand.self, HistoryCommand.self,
             RebuildCommand.self, VerifyCommand.self, HeadCommand.self, ExportCommand.self,
-            VerifyBundleCommand.self, CodesCommand.self,
+            VerifyBundleCommand.self, GenerateCommand.self, CodesCommand.self, DebugAppendLoopCommand.self,
         ]
     )
 }

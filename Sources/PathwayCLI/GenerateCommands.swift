@@ -1,0 +1,79 @@
+import ArgumentParser
+import Ingest
+import Ledger
+import Pathway
+import Synthetic
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct GenerateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate realistic synthetic registrations (deterministic for a seed, streaming, valid `pathway import` input).",
+        discussion: SyntheticGenerator.distributionsHelp)
+    @Option(help: "How many episodes (pathways) to generate.") var episodes: Int
+    @Option(help: "The random seed: the same seed gives the same bytes.") var seed: UInt64 = 1
+    @Option(help: ArgumentHelp("First start date.", valueName: "DATE")) var from: String = "2024-01-01"
+    @Option(help: ArgumentHelp("Last date anything is registered on.", valueName: "DATE")) var to: String = "2026-10-31"
+    @Option(help: ArgumentHelp("Where to write (- for standard output).", valueName: "FILE")) var out: String = "-"
+    @Option(help: "ndjson or csv (CSV carries plain registrations only: no corrections or voidings).") var format: String = "ndjson"
+
+    func run() throws {
+        try PathwayCLI.run {
+            guard episodes >= 0 else { throw CLIError.usage("--episodes must be 0 or more") }
+            guard let f = CivilDate(from), let t = CivilDate(to), f <= t else { throw CLIError.usage("--from and --to must be dates YYYY-MM-DD, from ≤ to") }
+            guard let fmt = SyntheticGenerator.Format(rawValue: format) else { throw CLIError.usage("--format must be ndjson or csv") }
+            let fd: Int32 = out == "-" ? 1 : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            guard fd >= 0 else { throw CLIError.usage("cannot write \(out)") }
+            defer { if fd != 1 { close(fd) } }
+            let g = SyntheticGenerator(episodes: episodes, seed: seed, from: f, to: t, format: fmt)
+            var failed = false
+            let summary = g.generateChunks { chunk in
+                guard !failed else { return }
+                var off = 0
+                while off < chunk.count {
+                    let n = write(fd, chunk.baseAddress! + off, chunk.count - off)
+                    if n <= 0 { failed = true; return }
+                    off += n
+                }
+            }
+            if failed { throw CLIError.usage("writing \(out) failed: \(String(cString: strerror(errno)))") }
+            if out != "-" {
+                print("wrote \(out): \(summary.lines) lines for \(summary.episodes) episodes of \(summary.patients) patients "
+                      + "(\(summary.corrections) corrections, \(summary.voidings) voidings, \(summary.ruleBreaks) rule breaks)")
+            }
+        }
+    }
+}
+
+/// A child process for crash tests: appends one registration per durable transaction and reports
+/// each position on stdout the moment the *log* has committed it — before the projections have —
+/// so a SIGKILL can land exactly between the two.
+struct DebugAppendLoopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "debug-append-loop", abstract: "Crash-test helper (not for users).", shouldDisplay: false)
+    @OptionGroup var store: StoreOptions
+    @Option var count: Int = 1000
+    @Flag(name: .customLong("defer-projections")) var deferProjections = false
+
+    func run() throws {
+        try PathwayCLI.run {
+            let ledger = try store.open(create: true)
+            let start = try ledger.stats().head.position
+            let codes = ["D01A", "D01M", "D01CT", "D01E", "D01E", "D01UB", "D01F", "D01E", "D01XG", "D01HK"]
+            var options = Ledger.AppendOptions(deferProjections: deferProjections)
+            options.afterLogCommit = { r in writeAll(1, "\(r.lastPosition)\n") }
+            let reader = IngestReader(format: .ndjson, options: IngestOptions(today: CivilDate(year: 2030, month: 1, day: 1)!))
+            for i in 0..<count {
+                let n = Int(start) + i
+                let ep = n / codes.count, k = n % codes.count
+                let day = CivilDate(year: 2025, month: 1, day: 1)!.adding(days: ep % 300 + k * 3)
+                let line = "{\"id\":\"crash-\(n)\",\"episode\":\"EP-\(ep)\",\"patient\":\"P-\(ep % 97)\",\"institution\":\"HF-\(ep % 3)\",\"unit\":\"U-\(ep % 5)\",\"setting\":\"outpatient\",\"code\":\"\(codes[k])\",\"date\":\"\(day)\",\"author\":\"crash\"}"
+                let parsed = reader.parse(line)
+                guard let p = parsed.events.first else { throw CLIError.usage("bad generated line: \(parsed.errors)") }
+                let r = try ledger.append([p], options: options)
+                if !deferProjections { writeAll(1, "\(r.lastPosition)\n") }
+            }
+        }
+    }
+}
