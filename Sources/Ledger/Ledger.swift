@@ -155,5 +155,5 @@ public final class Ledger: @unchecked Sendable {
 
 extension Ledger {
     /// Projections beyond episode state.
-    static func extraProjections() -> [EpisodeProjection] { [DeadlinesProjection()] }
+    static func extraProjections() -> [EpisodeProjection] { [DeadlinesProjection(), QualityProjection()] }
 }

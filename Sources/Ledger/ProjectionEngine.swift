@@ -198,7 +198,8 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     /// Folds events `from`…head into `fold`, in read transactions of at most `chunk` events each,
     /// so no reader is held open for long.
-    public func fold(into fold: inout Fold, from start: UInt64 = 1, upTo limit: UInt64 = .max, chunk: Int = 1_000_000) throws {
+    public func fold(into fold: inout Fold, from start: UInt64 = 1, upTo limit: UInt64 = .max, chunk: Int = 1_000_000,
+                     include: ((_ recordedAt: UnsafeRawBufferPointer, _ appendedAt: UnsafeRawBufferPointer) -> Bool)? = nil) throws {
         let folder = EventFolder(symbols: fold.symbols)
         var next = start
         while true {
@@ -208,9 +209,15 @@ public final class ProjectionEngine: @unchecked Sendable {
                 var finished = true
                 try log.scan(from: next, in: txn) { e in
                     if e.position > limit { return false }
+                    let parts = try folder.parts(of: e)
+                    if let include, !include(parts.recordedAt, e.appendedAt) {
+                        last = e.position
+                        n += 1
+                        if n >= chunk { finished = false; return false }
+                        return true
+                    }
                     let sym = fold.symbols.intern(bytes: e.stream)
                     let i = fold.index(for: sym)
-                    let parts = try folder.parts(of: e)
                     folder.apply(parts, to: &fold.histories[i])
                     fold.versions[i] += 1
                     fold.lastPositions[i] = e.position

@@ -1,0 +1,84 @@
+import Deadlines
+import EventLog
+import LMDB
+import Pathway
+import Quality
+
+/// The quality views: KvaRus/NPR-style indicator counters, summed over episodes (see
+/// ``QualityCounters`` and docs/indicators.md). Additive, so an episode's change subtracts its old
+/// contribution and adds its new one, and a rebuild gives the same sums in any order.
+public struct QualityProjection: EpisodeProjection {
+    public let name = "quality"
+    public let databases = ["counters"]
+    public let schemaVersion: UInt32 = 1
+    public var isAdditive: Bool { true }
+    public let rules: RuleBook
+    public init(rules: RuleBook = RuleBook.bundled) { self.rules = rules }
+
+    public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
+        QualityCounters.contributions(marks: s.marks, symbols: s.symbols, rules: rules) { key, a, b, c in
+            sink.put(database: 0, key: key, value: Counts(a, b, c).bytes)
+        }
+    }
+}
+
+extension Ledger {
+    /// The maintained quality counters, in key order.
+    public func qualityCounters() throws -> [QualityTable.Counter] {
+        try environment.read { txn in
+            let db = try engine.activeDatabases(named: "quality", in: txn)[0]
+            var out: [QualityTable.Counter] = []
+            try txn.withCursor(db) { c in
+                var e = try c.first()
+                while let (k, v) = e {
+                    guard let n = Counts(bytes: v) else { throw LedgerError.damagedProjection("quality", episode: "-") }
+                    out.append((Array(k), n.a, n.b, n.c))
+                    e = try c.next()
+                }
+            }
+            return out
+        }
+    }
+
+    /// The quality counters as they stood at `knownAt`: a fold of only the events recorded by then
+    /// (their recordedAt, else their append instant), computed on demand.
+    public func qualityCounters(knownAt: Instant, rules: RuleBook = RuleBook.bundled) throws -> [QualityTable.Counter] {
+        var fold = ProjectionEngine.Fold()
+        try engine.fold(into: &fold) { recordedAt, appendedAt in
+            let r = recordedAt.isEmpty ? appendedAt : recordedAt
+            guard let i = Instant(utf8: r) else { return true }
+            return i <= knownAt
+        }
+        var sums: [[UInt8]: Counts] = [:]
+        for i in fold.histories.indices {
+            QualityCounters.contributions(marks: fold.histories[i].marks, symbols: fold.symbols, rules: rules) { k, a, b, c in
+                sums[k, default: .zero] = sums[k, default: .zero] + Counts(a, b, c)
+            }
+        }
+        return sums.filter { !$0.value.isZero }.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value.a, $0.value.b, $0.value.c) }
+    }
+
+    /// The episodes behind one indicator cell: those counted in its denominator, and in its numerator.
+    public func explainQuality(indicator: String, period: String, group: String, variant: String,
+                               rules: RuleBook = RuleBook.bundled) throws -> (denominator: [String], numerator: [String]) {
+        var den: [String] = [], num: [String] = []
+        try environment.read { txn in
+            let db = try engine.activeDatabases(named: "history", in: txn)[0]
+            try txn.withCursor(db) { c in
+                var e = try c.first()
+                while let (k, v) = e {
+                    let symbols = SymbolTable()
+                    guard v.count >= 16, let h = HistoryCodec.decode(UnsafeRawBufferPointer(rebasing: v[16...]), symbols: symbols) else {
+                        throw LedgerError.damagedProjection("history", episode: String(decoding: k, as: UTF8.self))
+                    }
+                    let r = QualityTable.explain(marks: h.marks, symbols: symbols, rules: rules, indicator: indicator,
+                                                 period: period, group: group, variant: variant)
+                    if r.inDenominator { den.append(String(decoding: k, as: UTF8.self)) }
+                    if r.inNumerator { num.append(String(decoding: k, as: UTF8.self)) }
+                    e = try c.next()
+                }
+            }
+        }
+        return (den, num)
+    }
+}
