@@ -17,7 +17,7 @@ struct PathwayCommand: ParsableCommand {
         unless --skip-invalid); 3 store error; 64 usage error.
         """,
         subcommands: [
-            InitCommand.self, StatsCommand.self, AppendCommand.self, ImportCommand.self,
+            DemoCommand.self, InitCommand.self, StatsCommand.self, AppendCommand.self, ImportCommand.self,
             EpisodeCommand.self, EpisodesCommand.self, DeadlinesCommand.self, RulesCommand.self,
             QualityCommand.self, ReplayCommand.self, HistoryCommand.self,
             RebuildCommand.self, VerifyCommand.self, HeadCommand.self, ExportCommand.self,
