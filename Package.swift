@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "LogAppender", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "LogAppender"], swiftSettings: strict),
-        .testTarget(name: "PathwayTests", dependencies: ["Pathway", "Deadlines", "Quality", "Ingest"], swiftSettings: strict),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog"], swiftSettings: strict),
+        .testTarget(name: "PathwayTests", dependencies: ["Pathway", "Deadlines", "Quality", "Ingest", "Synthetic"], swiftSettings: strict),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog", "Ingest", "Pathway", "LMDB", "Deadlines"], swiftSettings: strict),
     ]
 )
