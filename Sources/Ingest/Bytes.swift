@@ -1,0 +1,172 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Byte-level helpers for the scanners: line search, UTF-8 validation, identity-number shapes and
+// the quoting of values in error messages. No Foundation.
+
+enum ASCII {
+    static let newline: UInt8 = 0x0A, cr: UInt8 = 0x0D, space: UInt8 = 0x20, tab: UInt8 = 0x09
+    static let quote: UInt8 = 0x22, backslash: UInt8 = 0x5C, comma: UInt8 = 0x2C, colon: UInt8 = 0x3A
+    static let openBrace: UInt8 = 0x7B, closeBrace: UInt8 = 0x7D, dash: UInt8 = 0x2D
+    @inline(__always) static func isDigit(_ c: UInt8) -> Bool { c &- 0x30 < 10 }
+    /// JSON whitespace (the line feed never occurs inside a line).
+    @inline(__always) static func isSpace(_ c: UInt8) -> Bool { c == space || c == tab || c == cr || c == newline }
+}
+
+/// The offset of the first `byte` in `b[from..<to]` (`to` defaults to the end), or nil.
+@inline(__always)
+func find(_ byte: UInt8, in b: UnsafeRawBufferPointer, from: Int, to: Int? = nil) -> Int? {
+    let end = to ?? b.count
+    guard from < end, let base = b.baseAddress else { return nil }
+    guard let hit = memchr(base + from, Int32(byte), end - from) else { return nil }
+    return UnsafeRawPointer(hit) - base
+}
+
+/// The offset of the first byte that is not part of well-formed UTF-8 (no overlong forms, no
+/// surrogates, nothing above U+10FFFF), or nil when all of `b` is well formed.
+func firstInvalidUTF8(_ b: UnsafeRawBufferPointer) -> Int? {
+    guard let base = b.baseAddress else { return nil }
+    let n = b.count
+    var i = 0
+    while i < n {
+        // ASCII fast path, eight bytes at a time.
+        while i + 8 <= n, base.loadUnaligned(fromByteOffset: i, as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { i += 8 }
+        guard i < n else { break }
+        let c = b[i]
+        if c < 0x80 { i += 1; continue }
+        @inline(__always) func cont(_ k: Int) -> Bool { k < n && b[k] & 0xC0 == 0x80 }
+        if c < 0xC2 { return i }
+        if c < 0xE0 {
+            guard cont(i + 1) else { return i }
+            i += 2
+        } else if c < 0xF0 {
+            guard i + 1 < n else { return i }
+            let c1 = b[i + 1]
+            let ok1 = c == 0xE0 ? (0xA0...0xBF).contains(c1) : c == 0xED ? (0x80...0x9F).contains(c1) : c1 & 0xC0 == 0x80
+            guard ok1, cont(i + 2) else { return i }
+            i += 3
+        } else if c < 0xF5 {
+            guard i + 1 < n else { return i }
+            let c1 = b[i + 1]
+            let ok1 = c == 0xF0 ? (0x90...0xBF).contains(c1) : c == 0xF4 ? (0x80...0x8F).contains(c1) : c1 & 0xC0 == 0x80
+            guard ok1, cont(i + 2), cont(i + 3) else { return i }
+            i += 4
+        } else {
+            return i
+        }
+    }
+    return nil
+}
+
+/// Whether the line holds nothing but blanks (space, tab, carriage return).
+@inline(__always)
+func isBlank(_ b: UnsafeRawBufferPointer) -> Bool {
+    for c in b where !ASCII.isSpace(c) { return false }
+    return true
+}
+
+/// The shape of a Norwegian national identity number (fødselsnummer, D- or H-number), which the
+/// ledger refuses as a patient key.
+public enum IdentityNumber {
+    /// Whether a value is shaped like an identity number: exactly 11 digits once surrounding blanks
+    /// are trimmed, optionally with one space or dash after the sixth digit. Any such value is
+    /// refused, whether or not its check digits add up.
+    public static func isShaped(_ text: String) -> Bool {
+        var t = text
+        return t.withUTF8 { looksLikeIdentityNumber(UnsafeRawBufferPointer($0)) }
+    }
+    public static func isShaped(_ bytes: UnsafeRawBufferPointer) -> Bool { looksLikeIdentityNumber(bytes) }
+}
+
+func looksLikeIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
+    var lo = 0, hi = b.count
+    while lo < hi, ASCII.isSpace(b[lo]) { lo += 1 }
+    while hi > lo, ASCII.isSpace(b[hi - 1]) { hi -= 1 }
+    let n = hi - lo
+    if n == 11 {
+        for k in lo..<hi where !ASCII.isDigit(b[k]) { return false }
+        return true
+    }
+    if n == 12 {
+        let sep = b[lo + 6]
+        guard sep == ASCII.space || sep == ASCII.dash else { return false }
+        for k in lo..<hi where k != lo + 6 && !ASCII.isDigit(b[k]) { return false }
+        return true
+    }
+    return false
+}
+
+/// Whether an identity-number-shaped run (six digits, an optional space or dash, five digits)
+/// occurs anywhere in the value. Such values are never quoted in messages.
+func containsIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
+    let n = b.count
+    var i = 0
+    while i < n {
+        guard ASCII.isDigit(b[i]) else { i += 1; continue }
+        var run = 0, k = i
+        while k < n, ASCII.isDigit(b[k]) { run += 1; k += 1 }
+        if run >= 11 { return true }
+        if run >= 6, k < n, b[k] == ASCII.space || b[k] == ASCII.dash {
+            var tail = 0, j = k + 1
+            while j < n, ASCII.isDigit(b[j]) { tail += 1; j += 1 }
+            if tail >= 5 { return true }
+        }
+        i = k
+    }
+    return false
+}
+
+enum Quote {
+    /// Values longer than this are cut (with "…") when quoted in a message.
+    static let maxShown = 40
+
+    /// The value as a quoted, escaped string for an error message, or nil when it must not be shown
+    /// because it holds something shaped like an identity number.
+    static func show(_ b: UnsafeRawBufferPointer) -> String? {
+        if containsIdentityNumber(b) { return nil }
+        return "\"" + escaped(b) + "\""
+    }
+
+    /// `got "value"`, or `got a value that is not shown (it looks like an identity number)`.
+    static func got(_ b: UnsafeRawBufferPointer) -> String {
+        if let s = show(b) { return "got " + s }
+        return "got a value that is not shown (it looks like an identity number)"
+    }
+
+    /// The text, cut to ``maxShown`` characters, with quotes, backslashes and control characters escaped.
+    static func escaped(_ b: UnsafeRawBufferPointer) -> String {
+        let text = String(decoding: b, as: UTF8.self)
+        var out = ""
+        var shown = 0
+        for u in text.unicodeScalars {
+            if shown == maxShown { out += "…"; break }
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 || u.value == 0x7F {
+                    out += "\\u" + hex4(u.value)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+            shown += 1
+        }
+        return out
+    }
+
+    static func hex4(_ v: UInt32) -> String {
+        let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "A", "B", "C", "D", "E", "F"]
+        var s = ""
+        for shift in stride(from: 12, through: 0, by: -4) { s.append(digits[Int((v >> UInt32(shift)) & 0xF)]) }
+        return s
+    }
+}
