@@ -31,8 +31,13 @@ public final class Environment: @unchecked Sendable {
     /// Held for the whole of every write: one writer at a time.
     private let writer = Mutex<Void>(())
     /// Readers and writers hold it shared; growing the map holds it exclusively, because LMDB
-    /// allows `mdb_env_set_mapsize` only while this process has no transaction open.
+    /// allows `mdb_env_set_mapsize` only while this process has no transaction open. It prefers
+    /// the exclusive side: with glibc's default reader preference a steady stream of readers
+    /// starves `grow`, and every append waits behind them.
     private let resizeLock: UnsafeMutablePointer<pthread_rwlock_t>
+    /// Set on a thread while it holds `resizeLock` shared, so a transaction nested inside another
+    /// on the same thread does not take it again (behind a waiting `grow` that would deadlock).
+    private let lockHolder: pthread_key_t
     private let databases = Mutex<[String: Database]>([:])
 
     private static let openPaths = Mutex<Set<String>>([])
@@ -68,13 +73,23 @@ public final class Environment: @unchecked Sendable {
         }
         self.path = canonical
         resizeLock = .allocate(capacity: 1)
-        pthread_rwlock_init(resizeLock, nil)
+        var attributes = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attributes)
+        #if canImport(Glibc)
+        pthread_rwlockattr_setkind_np(&attributes, Int32(PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP))
+        #endif
+        pthread_rwlock_init(resizeLock, &attributes)
+        pthread_rwlockattr_destroy(&attributes)
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        lockHolder = key
     }
 
     deinit {
         mdb_env_close(env)
         pthread_rwlock_destroy(resizeLock)
         resizeLock.deallocate()
+        pthread_key_delete(lockHolder)
         let p = path
         _ = Environment.openPaths.withLock { $0.remove(p) }
     }
@@ -106,15 +121,17 @@ public final class Environment: @unchecked Sendable {
 
     /// Runs `body` in a read-only snapshot. Keep it short: an open reader pins old pages.
     public func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
-        pthread_rwlock_rdlock(resizeLock)
-        defer { pthread_rwlock_unlock(resizeLock) }
         var t: OpaquePointer?
-        var rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &t)
-        if rc == MDB_MAP_RESIZED {
-            mdb_env_set_mapsize(env, 0)
-            rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &t)
+        var took = false
+        while true {
+            took = lockShared()
+            let rc = mdb_txn_begin(env, nil, UInt32(MDB_RDONLY), &t)
+            if rc == 0 { break }
+            unlockShared(took)
+            if rc == MDB_MAP_RESIZED { try adoptGrownMap(took); continue }
+            throw LMDBError(code: rc, context: "starting a read transaction on \(path)")
         }
-        try check(rc, "starting a read transaction on \(path)")
+        defer { unlockShared(took) }
         let txn = ReadTransaction(txn: t!)
         defer { mdb_txn_abort(t) }
         return try body(txn)
@@ -128,15 +145,12 @@ public final class Environment: @unchecked Sendable {
     public func write<T>(_ body: (inout WriteTransaction) throws -> T) throws -> T {
         try writer.withLock { _ in
             while true {
-                pthread_rwlock_rdlock(resizeLock)
+                let took = lockShared()
                 var t: OpaquePointer?
                 var rc = mdb_txn_begin(env, nil, 0, &t)
-                if rc == MDB_MAP_RESIZED {
-                    mdb_env_set_mapsize(env, 0)
-                    rc = mdb_txn_begin(env, nil, 0, &t)
-                }
                 if rc != 0 {
-                    pthread_rwlock_unlock(resizeLock)
+                    unlockShared(took)
+                    if rc == MDB_MAP_RESIZED { try adoptGrownMap(took); continue }
                     throw LMDBError(code: rc, context: "starting a write transaction on \(path)")
                 }
                 var txn = WriteTransaction(txn: t!)
@@ -145,26 +159,55 @@ public final class Environment: @unchecked Sendable {
                     result = try body(&txn)
                 } catch let e as LMDBError where e.isMapFull {
                     mdb_txn_abort(t)
-                    pthread_rwlock_unlock(resizeLock)
-                    try grow()
+                    unlockShared(took)
+                    try grow(took)
                     continue
                 } catch {
                     mdb_txn_abort(t)
-                    pthread_rwlock_unlock(resizeLock)
+                    unlockShared(took)
                     throw error
                 }
                 rc = mdb_txn_commit(t)
-                pthread_rwlock_unlock(resizeLock)
-                if rc == MDB_MAP_FULL { try grow(); continue }
+                unlockShared(took)
+                if rc == MDB_MAP_FULL { try grow(took); continue }
                 try check(rc, "committing to \(path)")
                 return result
             }
         }
     }
 
+    /// Takes the resize lock shared, unless this thread already holds it (a transaction nested in
+    /// another); returns whether it took it.
+    private func lockShared() -> Bool {
+        if pthread_getspecific(lockHolder) != nil { return false }
+        pthread_rwlock_rdlock(resizeLock)
+        pthread_setspecific(lockHolder, UnsafeRawPointer(bitPattern: 1))
+        return true
+    }
+
+    private func unlockShared(_ took: Bool) {
+        guard took else { return }
+        pthread_setspecific(lockHolder, nil)
+        pthread_rwlock_unlock(resizeLock)
+    }
+
+    /// Another process grew the map past ours (`MDB_MAP_RESIZED`): adopt its size. This remaps the
+    /// file, so it needs the resize lock exclusively: no other thread may be inside a transaction.
+    private func adoptGrownMap(_ tookLock: Bool) throws {
+        guard tookLock else {
+            throw LMDBError(code: MDB_MAP_RESIZED, context: "starting a transaction nested in another on \(path)")
+        }
+        pthread_rwlock_wrlock(resizeLock)
+        defer { pthread_rwlock_unlock(resizeLock) }
+        try check(mdb_env_set_mapsize(env, 0), "adopting the map size another process set for \(path)")
+    }
+
     /// Doubles the map. Called with no transaction of ours open (the writer lock is held, and the
     /// exclusive resize lock waits for readers to finish).
-    private func grow() throws {
+    private func grow(_ tookLock: Bool) throws {
+        guard tookLock else {
+            throw LMDBError(code: MDB_MAP_FULL, context: "writing inside a read transaction on \(path), which cannot grow the map")
+        }
         pthread_rwlock_wrlock(resizeLock)
         defer { pthread_rwlock_unlock(resizeLock) }
         let next = mapSize * 2
