@@ -16,41 +16,50 @@ struct EventFolder {
         var recordedAt: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     }
 
-    /// Reads the fields folds need from a stored body. Throws if the body is malformed.
+    /// Reads the fields folds need from a stored body, in place and without allocating.
     func parts(of e: StoredEvent) throws -> Parts {
         let b = e.body
-        var fields = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: EventBody.fieldCount)
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        var kind = empty, targetPosition = empty, recordedAt = empty, patient = empty, institution = empty
+        var unit = empty, setting = empty, code = empty, date = empty, emergency = empty
         var i = 0
         for f in 0..<EventBody.fieldCount {
             guard i + 2 <= b.count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) is cut short") }
             let n = Int(b[i]) << 8 | Int(b[i + 1]); i += 2
             guard i + n <= b.count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) runs past the end") }
-            fields[f] = UnsafeRawBufferPointer(rebasing: b[i..<(i + n)]); i += n
+            let v = UnsafeRawBufferPointer(rebasing: b[i..<(i + n)]); i += n
+            switch f {
+            case EventBody.Field.kind.rawValue: kind = v
+            case EventBody.Field.targetPosition.rawValue: targetPosition = v
+            case EventBody.Field.recordedAt.rawValue: recordedAt = v
+            case EventBody.Field.patient.rawValue: patient = v
+            case EventBody.Field.institution.rawValue: institution = v
+            case EventBody.Field.unit.rawValue: unit = v
+            case EventBody.Field.setting.rawValue: setting = v
+            case EventBody.Field.code.rawValue: code = v
+            case EventBody.Field.date.rawValue: date = v
+            case EventBody.Field.emergencyAssessmentDate.rawValue: emergency = v
+            default: break
+            }
         }
         var p = Parts()
-        let kind = fields[EventBody.Field.kind.rawValue]
         guard let k = kind.first else { throw LogError.corrupt(position: e.position, reason: "empty event kind") }
         p.kind = k
-        p.recordedAt = fields[EventBody.Field.recordedAt.rawValue]
-        let tp = fields[EventBody.Field.targetPosition.rawValue]
-        if !tp.isEmpty {
+        p.recordedAt = recordedAt
+        if !targetPosition.isEmpty {
             var v: UInt64 = 0
-            for c in tp { guard c >= 48 && c <= 57 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }; v = v * 10 + UInt64(c - 48) }
+            for c in targetPosition { guard c >= 48 && c <= 57 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }; v = v * 10 + UInt64(c - 48) }
             p.targetPosition = v
         }
         if k == UInt8(ascii: "v") { return p }
-        guard let code = PathwayCode(procedureCode: fields[EventBody.Field.code.rawValue]),
-              let date = CivilDate(utf8: fields[EventBody.Field.date.rawValue]) else {
+        guard let c = PathwayCode(procedureCode: code), let d = CivilDate(utf8: date) else {
             throw LogError.corrupt(position: e.position, reason: "code or date is not valid")
         }
-        let settingField = fields[EventBody.Field.setting.rawValue]
-        let setting: CareSetting = settingField.first == UInt8(ascii: "i") ? .inpatient : .outpatient
-        let ef = fields[EventBody.Field.emergencyAssessmentDate.rawValue]
-        let emergency = ef.isEmpty ? nil : CivilDate(utf8: ef)
-        p.mark = Mark(code: code, setting: setting, date: date, emergencyDate: emergency, place: e.position, position: e.position,
-                      patient: symbols.intern(bytes: fields[EventBody.Field.patient.rawValue]),
-                      institution: symbols.intern(bytes: fields[EventBody.Field.institution.rawValue]),
-                      unit: symbols.intern(bytes: fields[EventBody.Field.unit.rawValue]))
+        let st: CareSetting = setting.first == UInt8(ascii: "i") ? .inpatient : .outpatient
+        p.mark = Mark(code: c, setting: st, date: d, emergencyDate: emergency.isEmpty ? nil : CivilDate(utf8: emergency),
+                      place: e.position, position: e.position,
+                      patient: symbols.intern(bytes: patient), institution: symbols.intern(bytes: institution),
+                      unit: symbols.intern(bytes: unit))
         return p
     }
 
