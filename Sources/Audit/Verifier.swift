@@ -70,7 +70,7 @@ public struct Verifier {
                     report.problems.append(Problem(position: key, what: "the event says it is at position \(e.position): events were moved or swapped"))
                     chainBroken = true; return false
                 }
-                let computed = EventLog.chainHash(previous: previous.withUnsafeBytes { $0 }, canonical: e.canonical)
+                let computed = previous.withUnsafeBytes { EventLog.chainHash(previous: $0, canonical: e.canonical) }
                 if !computed.elementsEqual(e.hash) {
                     report.problems.append(Problem(position: key, what: "the hash chain breaks here: this event's content or the one before it was changed after it was appended"))
                     chainBroken = true; return false

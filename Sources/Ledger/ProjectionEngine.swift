@@ -136,8 +136,8 @@ public final class ProjectionEngine: @unchecked Sendable {
                                                version: d.version, lastPosition: d.lastPosition)
                 projections[p].records(for: snapshot, into: &newSink)
                 if projections[p].isAdditive {
-                    for r in oldSink.records { additive[[UInt8(r.database)] + r.key, default: .zero] = additive[[UInt8(r.database)] + r.key, default: .zero] - Counts(bytes: r.value.withUnsafeBytes { $0 })! }
-                    for r in newSink.records { additive[[UInt8(r.database)] + r.key, default: .zero] = additive[[UInt8(r.database)] + r.key, default: .zero] + Counts(bytes: r.value.withUnsafeBytes { $0 })! }
+                    for r in oldSink.records { additive[[UInt8(r.database)] + r.key, default: .zero] = additive[[UInt8(r.database)] + r.key, default: .zero] - r.value.withUnsafeBytes { Counts(bytes: $0)! } }
+                    for r in newSink.records { additive[[UInt8(r.database)] + r.key, default: .zero] = additive[[UInt8(r.database)] + r.key, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! } }
                 } else {
                     let newKeys = Set(newSink.records.map { [UInt8(truncatingIfNeeded: $0.database)] + $0.key })
                     for r in oldSink.records where !newKeys.contains([UInt8(truncatingIfNeeded: r.database)] + r.key) {
@@ -261,7 +261,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             for i in fold.histories.indices {
                 sink.records.removeAll(keepingCapacity: true)
                 proj.records(for: fold.snapshot(i), into: &sink)
-                for r in sink.records { sums[r.database][r.key, default: .zero] = sums[r.database][r.key, default: .zero] + Counts(bytes: r.value.withUnsafeBytes { $0 })! }
+                for r in sink.records { sums[r.database][r.key, default: .zero] = sums[r.database][r.key, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! } }
             }
             for d in sums.indices {
                 perDB[d] = sums[d].filter { !$0.value.isZero }.map { ($0.key, $0.value.bytes) }
@@ -374,7 +374,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                                 break
                             }
                             if !recs[k].key.elementsEqual(key) {
-                                first = Mismatch(projection: projections[p].name, database: dbName, key: printable(recs[k].key.withUnsafeBytes { $0 }),
+                                first = Mismatch(projection: projections[p].name, database: dbName, key: recs[k].key.withUnsafeBytes { printable($0) },
                                                  problem: "the stored keys differ from the rebuilt ones")
                                 break
                             }
@@ -387,7 +387,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                         }
                     }
                     if first == nil && k < recs.count {
-                        first = Mismatch(projection: projections[p].name, database: dbName, key: printable(recs[k].key.withUnsafeBytes { $0 }), problem: "a record is missing")
+                        first = Mismatch(projection: projections[p].name, database: dbName, key: recs[k].key.withUnsafeBytes { printable($0) }, problem: "a record is missing")
                     }
                     if let m = first { mismatches.append(m) }
                 }
