@@ -52,6 +52,9 @@ extension RuleSet {
         do { shape = try JSONDecoder().decode(FileShape.self, from: Data(json)) } catch {
             throw .malformed(file: file, reason: "\(error)")
         }
+        guard RuleSet.isValidVersionName(shape.version) else {
+            throw .malformed(file: file, reason: "version '\(shape.version)' must be 1 to 16 bytes")
+        }
         guard let from = CivilDate(shape.effectiveFrom) else {
             throw .malformed(file: file, reason: "effectiveFrom '\(shape.effectiveFrom)' is not a YYYY-MM-DD date")
         }

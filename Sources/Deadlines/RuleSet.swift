@@ -46,10 +46,22 @@ public struct RuleSet: Sendable, Equatable {
     public let source: String
     /// Indexed by `Kind.rawValue - 1`.
     let rules: [TimerRule?]
+    let versionName: ShortName
 
+    /// A version name is at most 16 UTF-8 bytes with no NUL (it is stored inline in every timer).
     public init(version: String, effectiveFrom: CivilDate, source: String = "", timers: [Deadlines.Timer.Kind: TimerRule]) {
+        precondition(RuleSet.isValidVersionName(version), "rule-set version '\(version)' must be 1-16 bytes without NUL")
         self.version = version; self.effectiveFrom = effectiveFrom; self.source = source
         self.rules = Deadlines.Timer.Kind.allCases.map { timers[$0] }
+        self.versionName = ShortName(version)
+    }
+
+    public static func isValidVersionName(_ v: String) -> Bool {
+        !v.isEmpty && v.utf8.count <= ShortName.maxBytes && !v.utf8.contains(0)
+    }
+
+    public static func == (a: RuleSet, b: RuleSet) -> Bool {
+        a.version == b.version && a.effectiveFrom == b.effectiveFrom && a.source == b.source && a.rules == b.rules
     }
 
     @inline(__always) public func rule(_ kind: Deadlines.Timer.Kind) -> TimerRule? { rules[Int(kind.rawValue) - 1] }

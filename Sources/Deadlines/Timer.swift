@@ -126,7 +126,13 @@ extension Deadlines {
         /// The date of the registration that makes the timer known: its start, except for the emergency
         /// start (known from A) and the total assessment (known once the first decision is CU).
         public var visibleFrom: CivilDate
-        public var rulesVersion: String
+        /// The rule set that measured the timer (stored inline: a timer is plain data, copied without
+        /// reference counting).
+        public var rulesVersion: String {
+            get { versionName.string }
+            set { versionName = ShortName(newValue) }
+        }
+        var versionName: ShortName
         public var status: Status
         public var patientPostponed: Bool
 
@@ -135,8 +141,17 @@ extension Deadlines {
                     visibleFrom: CivilDate, rulesVersion: String, status: Status = .running, patientPostponed: Bool = false) {
             self.kind = kind; self.place = place; self.startedBy = startedBy; self.due = due; self.met = met
             self.setting = setting; self.openSetting = openSetting; self.openDue = openDue; self.episodeEnd = episodeEnd
-            self.firstPostponement = firstPostponement; self.visibleFrom = visibleFrom; self.rulesVersion = rulesVersion
+            self.firstPostponement = firstPostponement; self.visibleFrom = visibleFrom; self.versionName = ShortName(rulesVersion)
             self.status = status; self.patientPostponed = patientPostponed
+        }
+
+        init(kind: Kind, place: UInt64, startedBy: Point, due: CivilDate, met: Point?, setting: CareSetting,
+             openSetting: CareSetting, openDue: CivilDate, episodeEnd: CivilDate?, firstPostponement: CivilDate?,
+             visibleFrom: CivilDate, versionName: ShortName) {
+            self.kind = kind; self.place = place; self.startedBy = startedBy; self.due = due; self.met = met
+            self.setting = setting; self.openSetting = openSetting; self.openDue = openDue; self.episodeEnd = episodeEnd
+            self.firstPostponement = firstPostponement; self.visibleFrom = visibleFrom; self.versionName = versionName
+            self.status = .running; self.patientPostponed = false
         }
 
         public var id: ID { ID(kind: kind, place: place) }
@@ -152,21 +167,26 @@ extension Deadlines {
         /// timer was derived from a history at least as complete (as of nil or a later date).
         public func evaluated(asOf: CivilDate?, dueSoonDays: Int = Deadlines.defaultDueSoonDays) -> Timer? {
             var t = self
+            return t.evaluate(asOf: asOf, dueSoonDays: dueSoonDays) ? t : nil
+        }
+
+        /// ``evaluated(asOf:dueSoonDays:)`` in place; false when the timer is not known yet.
+        @inline(__always) mutating func evaluate(asOf: CivilDate?, dueSoonDays: Int) -> Bool {
             if let a = asOf {
-                if visibleFrom > a { return nil }
-                if let m = met, m.date > a { t.met = nil }
-                if let e = episodeEnd, e > a { t.episodeEnd = nil }
-                if let l = firstPostponement, l > a { t.firstPostponement = nil }
+                if visibleFrom > a { return false }
+                if let m = met, m.date > a { met = nil }
+                if let e = episodeEnd, e > a { episodeEnd = nil }
+                if let l = firstPostponement, l > a { firstPostponement = nil }
             }
-            if t.met == nil { t.due = openDue; t.setting = openSetting }
-            t.status = Timer.status(met: t.met?.date, end: t.episodeEnd, due: t.due, asOf: asOf, dueSoonDays: dueSoonDays)
+            if met == nil { due = openDue; setting = openSetting }
+            status = Timer.status(met: met?.date, end: episodeEnd, due: due, asOf: asOf, dueSoonDays: dueSoonDays)
             // The completion bounds which postponements count: met, else end, else the as-of date.
-            if let l = t.firstPostponement {
-                if let c = t.met?.date ?? t.episodeEnd ?? asOf { t.patientPostponed = l <= c } else { t.patientPostponed = true }
+            if let l = firstPostponement {
+                if let c = met?.date ?? episodeEnd ?? asOf { patientPostponed = l <= c } else { patientPostponed = true }
             } else {
-                t.patientPostponed = false
+                patientPostponed = false
             }
-            return t
+            return true
         }
 
         /// The status rules of issue 5. Day counting: the start is day 0 and a timer allowing N days
@@ -178,6 +198,41 @@ extension Deadlines {
             guard let a = asOf else { return .running }
             if a > due { return .overdue }
             return a.days(until: due) <= dueSoonDays ? .dueSoon : .running
+        }
+    }
+}
+
+/// A name of at most 16 UTF-8 bytes held inline (rule-set versions such as `tsb-2022`).
+struct ShortName: Sendable, Hashable {
+    var low: UInt64 = 0
+    var high: UInt64 = 0
+
+    static let maxBytes = 16
+
+    /// Longer names are cut at 16 bytes; ``RuleSet`` refuses them before they get here.
+    init(_ s: String) {
+        var i = 0
+        for b in s.utf8 {
+            guard i < ShortName.maxBytes else { break }
+            if i < 8 { low |= UInt64(b) << UInt64(8 * i) } else { high |= UInt64(b) << UInt64(8 * (i - 8)) }
+            i += 1
+        }
+    }
+
+    var byteCount: Int {
+        if high != 0 { return 8 + (8 - high.leadingZeroBitCount / 8) }
+        return low == 0 ? 0 : 8 - low.leadingZeroBitCount / 8
+    }
+
+    @inline(__always) func byte(_ i: Int) -> UInt8 {
+        i < 8 ? UInt8(truncatingIfNeeded: low >> UInt64(8 * i)) : UInt8(truncatingIfNeeded: high >> UInt64(8 * (i - 8)))
+    }
+
+    var string: String {
+        let n = byteCount
+        return String(unsafeUninitializedCapacity: n) { buf in
+            for i in 0..<n { buf[i] = byte(i) }
+            return n
         }
     }
 }

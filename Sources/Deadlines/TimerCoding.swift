@@ -13,19 +13,32 @@ extension Deadlines {
     /// starting code (2 bytes, if present), due, open due and visible-from as deltas from the start,
     /// then met (code and date delta), end and postponement (date deltas) when flagged.
     public static func encode(_ timers: [Timer]) -> [UInt8] {
-        var w = ByteWriter(capacity: 8 + 16 * timers.count)
-        encode(timers, into: &w)
-        return w.bytes
+        ByteWriter.bytes(capacity: encodedSizeBound(timers)) { encode(timers, into: &$0) }
     }
+
+    /// Appends the encoding to `out` (no intermediate array).
+    public static func encode(_ timers: [Timer], appendingTo out: inout [UInt8]) {
+        ByteWriter.append(to: &out, capacity: encodedSizeBound(timers)) { encode(timers, into: &$0) }
+    }
+
+    /// An upper bound of the encoding's size: what a ``ByteWriter`` passed to ``encode(_:into:)`` must hold.
+    public static func encodedSizeBound(_ timers: [Timer]) -> Int { 32 + 88 * timers.count }
 
     public static func encode(_ timers: [Timer], into w: inout ByteWriter) {
         w.byte(timerFormatVersion)
         w.varint(UInt64(timers.count))
         guard let first = timers.first else { return }
-        var versions: [String] = [first.rulesVersion]
-        for t in timers where !versions.contains(t.rulesVersion) { versions.append(t.rulesVersion) }
-        w.varint(UInt64(versions.count))
-        for v in versions { w.text(v) }
+        // One episode has one version; a list of several is only built when they differ.
+        var versions: [ShortName] = []
+        for t in timers where t.versionName != first.versionName { versions = [first.versionName]; break }
+        if !versions.isEmpty {
+            for t in timers where !versions.contains(t.versionName) { versions.append(t.versionName) }
+            w.varint(UInt64(versions.count))
+            for v in versions { write(v, &w) }
+        } else {
+            w.varint(1)
+            write(first.versionName, &w)
+        }
         let base = first.start
         w.date(base, from: .epoch)
         var lastPlace: UInt64 = 0
@@ -41,7 +54,7 @@ extension Deadlines {
             if t.setting == .inpatient { flags |= 32 }
             if t.openSetting == .inpatient { flags |= 64 }
             w.byte(flags)
-            w.varint(UInt64(versions.firstIndex(of: t.rulesVersion)!))
+            w.varint(versions.isEmpty ? 0 : UInt64(versions.firstIndex(of: t.versionName)!))
             w.signed(Int64(bitPattern: t.place &- lastPlace))
             lastPlace = t.place
             let s = t.start
@@ -57,6 +70,13 @@ extension Deadlines {
             if let e = t.episodeEnd { w.date(e, from: s) }
             if let l = t.firstPostponement { w.date(l, from: s) }
         }
+    }
+
+    /// A name as length-prefixed UTF-8, like ``ByteWriter/text(_:)``.
+    @inline(__always) static func write(_ v: ShortName, _ w: inout ByteWriter) {
+        let n = v.byteCount
+        w.varint(UInt64(n))
+        for i in 0..<n { w.byte(v.byte(i)) }
     }
 
     /// Decodes ``encode(_:)``'s bytes; nil when they are not well formed.

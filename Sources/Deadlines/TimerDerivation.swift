@@ -40,7 +40,9 @@ extension Deadlines {
         guard let measuringStart = m.measuringStart else { return [] }
         let rs = rules.version(forStart: measuringStart)
         var out: [Timer] = []
+        out.reserveCapacity(6 + m.evaluations.count)
         let end = m.end?.date
+        let version = rs.versionName
 
         func add(_ kind: Timer.Kind, place: UInt64, startedBy: Timer.Point, setting: CareSetting, days: Int,
                  openSetting: CareSetting, openDays: Int, met: Timer.Point?, visibleFrom: CivilDate) {
@@ -52,10 +54,10 @@ extension Deadlines {
             if rs.rule(kind)?.patientPostponable == true {
                 for l in m.postponements where l.date >= start { firstL = l.date; break }
             }
-            let t = Timer(kind: kind, place: place, startedBy: startedBy, due: start.adding(days: days), met: met,
+            var t = Timer(kind: kind, place: place, startedBy: startedBy, due: start.adding(days: days), met: met,
                           setting: setting, openSetting: openSetting, openDue: start.adding(days: openDays),
-                          episodeEnd: end, firstPostponement: firstL, visibleFrom: visibleFrom, rulesVersion: rs.version)
-            if let e = t.evaluated(asOf: asOf, dueSoonDays: dueSoonDays) { out.append(e) }
+                          episodeEnd: end, firstPostponement: firstL, visibleFrom: visibleFrom, versionName: version)
+            if t.evaluate(asOf: asOf, dueSoonDays: dueSoonDays) { out.append(t) }
         }
 
         // Detox finished → first attendance.
@@ -138,11 +140,21 @@ extension Deadlines {
                 openSetting: a.setting, openDays: days, met: Timer.Point(code: .A, date: a.date), visibleFrom: a.date)
         }
 
+        // Insertion sort by start, kind, place: the timers are built nearly in order.
         if out.count > 1 {
-            out.sort { x, y in
-                x.start != y.start ? x.start < y.start : (x.kind != y.kind ? x.kind < y.kind : x.place < y.place)
+            for k in 1..<out.count {
+                let t = out[k]
+                var i = k
+                while i > 0 && Self.precedes(t, out[i - 1]) { out[i] = out[i - 1]; i -= 1 }
+                out[i] = t
             }
         }
         return out
+    }
+
+    @inline(__always) static func precedes(_ x: Timer, _ y: Timer) -> Bool {
+        if x.start != y.start { return x.start < y.start }
+        if x.kind != y.kind { return x.kind < y.kind }
+        return x.place < y.place
     }
 }

@@ -4,46 +4,87 @@
 /// and position deltas that dominate an episode take one or two bytes. Everything is written in a
 /// fixed order, so equal values always give equal bytes — what "rebuild equals incremental byte for
 /// byte" needs.
-public struct ByteWriter: Sendable {
-    public var bytes: [UInt8]
+public struct ByteWriter {
+    @usableFromInline let base: UnsafeMutablePointer<UInt8>
+    @usableFromInline let capacity: Int
+    /// Bytes written so far.
+    public var count: Int { written }
+    @usableFromInline var written: Int = 0
 
-    public init(capacity: Int = 64) {
-        bytes = []
-        bytes.reserveCapacity(capacity)
+    /// Writes into `buffer`; writing past its end traps (callers size it from an upper bound).
+    @inlinable public init(_ buffer: UnsafeMutableBufferPointer<UInt8>) {
+        base = buffer.baseAddress ?? UnsafeMutablePointer(bitPattern: 1)!
+        capacity = buffer.count
     }
 
-    @inline(__always) public mutating func byte(_ b: UInt8) { bytes.append(b) }
+    /// A new array of what `body` writes, in one allocation of at most `capacity` bytes.
+    @inlinable public static func bytes(capacity: Int, _ body: (inout ByteWriter) -> Void) -> [UInt8] {
+        // Zero-filled rather than `unsafeUninitializedCapacity`, whose generic path costs more than the fill.
+        var out = [UInt8](repeating: 0, count: capacity)
+        let n = out.withUnsafeMutableBufferPointer { buf -> Int in
+            var w = ByteWriter(buf)
+            body(&w)
+            return w.count
+        }
+        out.removeLast(capacity - n)
+        return out
+    }
 
-    @inline(__always) public mutating func varint(_ v: UInt64) {
+    /// Appends what `body` writes (at most `capacity` bytes) to `out`.
+    @inlinable public static func append(to out: inout [UInt8], capacity: Int, _ body: (inout ByteWriter) -> Void) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: capacity))
+        let written = out.withUnsafeMutableBufferPointer { buf -> Int in
+            var w = ByteWriter(UnsafeMutableBufferPointer(rebasing: buf[start...]))
+            body(&w)
+            return w.count
+        }
+        out.removeLast(capacity - written)
+    }
+
+    @inlinable @inline(__always) public mutating func byte(_ b: UInt8) {
+        precondition(written < capacity, "ByteWriter: write past the sized buffer")
+        base[written] = b
+        written &+= 1
+    }
+
+    @inlinable @inline(__always) public mutating func varint(_ v: UInt64) {
         var v = v
         while v >= 0x80 {
-            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            byte(UInt8(truncatingIfNeeded: v) | 0x80)
             v >>= 7
         }
-        bytes.append(UInt8(v))
+        byte(UInt8(v))
     }
 
-    @inline(__always) public mutating func signed(_ v: Int64) {
+    @inlinable @inline(__always) public mutating func signed(_ v: Int64) {
         varint(UInt64(bitPattern: (v << 1) ^ (v >> 63)))
     }
 
-    /// A date as a zig-zag delta from `base` (pass the zero date for an absolute value).
-    @inline(__always) public mutating func date(_ d: CivilDate, from base: CivilDate) {
+    /// A date as a zig-zag delta from `base` (pass ``CivilDate/epoch`` for an absolute value).
+    @inlinable @inline(__always) public mutating func date(_ d: CivilDate, from base: CivilDate) {
         signed(Int64(d.daysSinceEpoch) - Int64(base.daysSinceEpoch))
     }
 
-    public mutating func code(_ c: PathwayCode) {
-        bytes.append(c.event.rawValue)
-        bytes.append(c.outcomeByte)
+    @inlinable public mutating func code(_ c: PathwayCode) {
+        byte(c.event.rawValue)
+        byte(c.outcomeByte)
     }
 
+    /// Length-prefixed UTF-8: at most 10 + the byte count.
     public mutating func text(_ s: String) {
         var s = s
         s.withUTF8 { u in
             varint(UInt64(u.count))
-            bytes.append(contentsOf: u)
+            precondition(written + u.count <= capacity, "ByteWriter: write past the sized buffer")
+            if let src = u.baseAddress { (base + written).update(from: src, count: u.count) }
+            written += u.count
         }
     }
+
+    /// Upper bounds of what the writes take, for sizing the buffer.
+    public static let maxVarint = 10
+    public static let maxDate = 5
 }
 
 /// Reads what ``ByteWriter`` wrote. Every read returns nil past the end or on a malformed value, so
@@ -94,8 +135,9 @@ public struct ByteReader {
     }
 
     public mutating func code() -> PathwayCode? {
-        guard let e = byte(), let o = byte(), let event = PathwayEvent(rawValue: e) else { return nil }
-        return PathwayCode(event: event, outcome: o == 0 ? nil : o)
+        guard let e = byte(), let o = byte(), let event = PathwayEvent(rawValue: e),
+              PathwayCode.isValid(event: event, outcomeByte: o) else { return nil }
+        return PathwayCode(trusted: event, outcomeByte: o)
     }
 
     public mutating func text() -> String? {

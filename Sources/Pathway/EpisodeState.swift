@@ -52,10 +52,9 @@ public struct EpisodeState: Sendable, Equatable {
     /// Derives the state from the corrected history (place order). With `validAt`, only registrations
     /// dated on or before it count: the "as valid at" view.
     public init(marks: [Mark], validAt: CivilDate? = nil) {
-        let m = Milestones(marks, validAt: validAt)
-        self.milestones = m
-        self.phase = EpisodeState.phase(of: m)
-        self.findings = PathwayRules.findings(marks, milestones: m, validAt: validAt)
+        self.milestones = Milestones(marks, validAt: validAt)
+        self.phase = EpisodeState.phase(of: milestones)
+        self.findings = PathwayRules.findings(marks, milestones: milestones, validAt: validAt)
     }
 
     /// The phase the milestones put the episode in. The phases follow the latest milestone reached:

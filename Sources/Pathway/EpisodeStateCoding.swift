@@ -11,9 +11,19 @@ extension EpisodeState {
     static let formatVersion: UInt8 = 1
 
     public func encode() -> [UInt8] {
-        var w = ByteWriter(capacity: 48 + 8 * milestones.count)
-        encode(into: &w)
-        return w.bytes
+        ByteWriter.bytes(capacity: encodedSizeBound) { encode(into: &$0) }
+    }
+
+    /// Appends the encoding to `out` (no intermediate array).
+    public func encode(appendingTo out: inout [UInt8]) {
+        ByteWriter.append(to: &out, capacity: encodedSizeBound) { encode(into: &$0) }
+    }
+
+    /// An upper bound of the encoding's size: what a ``ByteWriter`` passed to ``encode(into:)`` must hold.
+    public var encodedSizeBound: Int {
+        let m = milestones
+        return 224 + 18 * m.decisions.count + 16 * (m.feedback.count + m.evaluations.count + m.postponements.count)
+            + 17 * m.helpNeeds.count + 28 * findings.count
     }
 
     public func encode(into w: inout ByteWriter) {
@@ -50,7 +60,7 @@ extension EpisodeState {
         if let p = m.informed { point(p, &w) }
         if let p = m.involved { point(p, &w) }
         if let p = m.feedbackTool { point(p, &w) }
-        if let e = m.end { point(e.point, &w); w.byte(e.outcome) }
+        if let e = m.end { point(e, &w); w.byte(e.outcome) }
         w.varint(UInt64(m.decisions.count))
         for d in m.decisions {
             point(d.first, &w)
@@ -64,7 +74,7 @@ extension EpisodeState {
         w.varint(UInt64(m.postponements.count))
         for p in m.postponements { point(p, &w) }
         w.varint(UInt64(m.helpNeeds.count))
-        for h in m.helpNeeds { point(h.point, &w); w.byte(h.outcome) }
+        for h in m.helpNeeds { point(h, &w); w.byte(h.outcome) }
         w.varint(UInt64(findings.count))
         for f in findings {
             w.byte(f.rule.rawValue)
@@ -111,32 +121,38 @@ extension EpisodeState {
         if has(5) { guard let p = point(&r) else { return nil }; m.involved = p }
         if has(6) { guard let p = point(&r) else { return nil }; m.feedbackTool = p }
         if has(7) {
-            guard let p = point(&r), let o = r.byte() else { return nil }
-            m.end = Milestones.Outcome(point: p, outcome: o)
+            guard var p = point(&r), let o = r.byte() else { return nil }
+            p.outcome = o
+            m.end = p
         }
         guard let nd = r.varint(), nd <= UInt64(bytes.count) else { return nil }
-        m.decisions.reserveCapacity(Int(nd))
+        var decisions: [Milestones.Decision] = []
+        decisions.reserveCapacity(Int(nd))
         for _ in 0..<nd {
             guard let p = point(&r), let o = r.byte(), let fo = r.byte(),
                   let code = PathwayCode(event: .clinicalDecision, outcome: fo == 0 ? nil : fo) else { return nil }
-            m.decisions.append(Milestones.Decision(date: p.date, outcomes: OutcomeSet(rawValue: o), first: p, firstCode: code))
+            decisions.append(Milestones.Decision(date: p.date, outcomes: OutcomeSet(rawValue: o), first: p, firstCode: code))
         }
+        m.decisions = Milestones.DecisionList(decisions)
         for k in 0..<3 {
             guard let n = r.varint(), n <= UInt64(bytes.count) else { return nil }
             var list: [Milestones.Point] = []
             list.reserveCapacity(Int(n))
             for _ in 0..<n { guard let p = point(&r) else { return nil }; list.append(p) }
             switch k {
-            case 0: m.feedback = list
-            case 1: m.evaluations = list
-            default: m.postponements = list
+            case 0: m.feedback = Milestones.PointList(list)
+            case 1: m.evaluations = Milestones.PointList(list)
+            default: m.postponements = Milestones.PointList(list)
             }
         }
         guard let nh = r.varint(), nh <= UInt64(bytes.count) else { return nil }
+        var help: [Milestones.Point] = []
         for _ in 0..<nh {
-            guard let p = point(&r), let o = r.byte() else { return nil }
-            m.helpNeeds.append(Milestones.Outcome(point: p, outcome: o))
+            guard var p = point(&r), let o = r.byte() else { return nil }
+            p.outcome = o
+            help.append(p)
         }
+        m.helpNeeds = Milestones.PointList(help)
         guard let nf = r.varint(), nf <= UInt64(bytes.count) else { return nil }
         var findings: [Finding] = []
         findings.reserveCapacity(Int(nf))
@@ -162,7 +178,7 @@ extension EpisodeState {
     public func writeJSON(into out: inout String, episode: String, symbols: SymbolTable, version: UInt64, lastPosition: UInt64) {
         let m = milestones
         func date(_ k: String, _ d: CivilDate?) { out.append(","); JSONText.key(k, into: &out); JSONText.date(d, into: &out) }
-        func dates(_ k: String, _ list: [Milestones.Point]) {
+        func dates(_ k: String, _ list: Milestones.PointList) {
             out.append(","); JSONText.key(k, into: &out); out.append("[")
             for (i, p) in list.enumerated() { if i > 0 { out.append(",") }; JSONText.date(p.date, into: &out) }
             out.append("]")

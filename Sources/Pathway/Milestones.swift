@@ -47,16 +47,19 @@ public struct OutcomeSet: OptionSet, Hashable, Sendable {
 /// decision is all C registrations of one date; decisions are sorted by date, and a decision's
 /// setting and place are those of its first-placed registration.
 ///
-/// The derivation is a single pass with no allocation beyond the arrays of repeating codes.
+/// The derivation is two passes over the marks and one allocation: the repeating lists share one
+/// buffer (they run inside folds over millions of events).
 public struct Milestones: Sendable, Equatable {
-    /// One registration as a milestone: when, where, and its place in the episode's history.
+    /// One registration as a milestone: when, where, its outcome letter, and its place in the history.
     public struct Point: Sendable, Equatable {
         public var date: CivilDate
         public var setting: CareSetting
+        /// The outcome letter (ASCII) for X and H; 0 for codes without one here.
+        public var outcome: UInt8
         /// The log position of the original registration (stable under corrections).
         public var place: UInt64
-        public init(date: CivilDate, setting: CareSetting, place: UInt64) {
-            self.date = date; self.setting = setting; self.place = place
+        @inlinable public init(date: CivilDate, setting: CareSetting, place: UInt64, outcome: UInt8 = 0) {
+            self.date = date; self.setting = setting; self.place = place; self.outcome = outcome
         }
         /// Dates first, then place.
         @inline(__always) public func precedes(_ other: Point) -> Bool {
@@ -72,7 +75,7 @@ public struct Milestones: Sendable, Equatable {
         public var first: Point
         /// The code of that registration (`D01CT`).
         public var firstCode: PathwayCode
-        public init(date: CivilDate, outcomes: OutcomeSet, first: Point, firstCode: PathwayCode) {
+        @inlinable public init(date: CivilDate, outcomes: OutcomeSet, first: Point, firstCode: PathwayCode) {
             self.date = date; self.outcomes = outcomes; self.first = first; self.firstCode = firstCode
         }
         /// A `CU` decision: the patient needs extended assessment. A decision registering `U` counts as
@@ -81,12 +84,89 @@ public struct Milestones: Sendable, Equatable {
         public var includesTreatment: Bool { outcomes.contains(.treatment) }
     }
 
-    /// A registration with an outcome letter (X, H).
-    public struct Outcome: Sendable, Equatable {
-        public var point: Point
-        public var outcome: UInt8
-        public init(point: Point, outcome: UInt8) { self.point = point; self.outcome = outcome }
-        public var date: CivilDate { point.date }
+    /// One slot of the shared buffer: a point, or a decision (`a` its outcome set, `b` the outcome
+    /// letter of its first registration).
+    @usableFromInline struct Entry: Sendable, Equatable {
+        @usableFromInline var date: CivilDate
+        @usableFromInline var place: UInt64
+        @usableFromInline var setting: CareSetting
+        @usableFromInline var a: UInt8
+        @usableFromInline var b: UInt8
+        @usableFromInline init(date: CivilDate, place: UInt64, setting: CareSetting, a: UInt8, b: UInt8) {
+            self.date = date; self.place = place; self.setting = setting; self.a = a; self.b = b
+        }
+        @inline(__always) func precedes(_ o: Entry) -> Bool { date != o.date ? date < o.date : place < o.place }
+        static let zero = Entry(date: .epoch, place: 0, setting: .outpatient, a: 0, b: 0)
+    }
+
+    /// The shared buffer. A `ManagedBuffer` of a concrete class, because allocating a Swift array
+    /// of a non-standard element type looks up generic metadata on every allocation — several
+    /// times the cost of the fill. Immutable once built.
+    @usableFromInline final class Buffer: ManagedBuffer<Int, Entry> {}
+
+    /// The buffer, immutable once built, so safe to share across threads.
+    @usableFromInline struct Storage: @unchecked Sendable {
+        @usableFromInline let buffer: Buffer
+        init(_ buffer: Buffer) { self.buffer = buffer }
+        static func make(count: Int) -> Storage {
+            let b = unsafeDowncast(Buffer.create(minimumCapacity: count) { _ in count }, to: Buffer.self)
+            b.withUnsafeMutablePointerToElements { $0.initialize(repeating: .zero, count: count) }
+            return Storage(b)
+        }
+        static func make(_ entries: [Entry]) -> Storage? {
+            guard !entries.isEmpty else { return nil }
+            let s = make(count: entries.count)
+            s.buffer.withUnsafeMutablePointerToElements { p in for (i, e) in entries.enumerated() { p[i] = e } }
+            return s
+        }
+        @inlinable @inline(__always) func entry(_ i: Int) -> Entry {
+            buffer.withUnsafeMutablePointerToElements { $0[i] }
+        }
+    }
+
+    /// A list of points, indexed from 0; a view into the episode's shared buffer.
+    public struct PointList: RandomAccessCollection, Sendable, Equatable {
+        @usableFromInline let storage: Storage?
+        @usableFromInline let offset: Int
+        public let count: Int
+        init(storage: Storage?, offset: Int, count: Int) { self.storage = storage; self.offset = offset; self.count = count }
+        public init() { self.init(storage: nil, offset: 0, count: 0) }
+        public init(_ points: [Point]) {
+            self.init(storage: Storage.make(points.map { Entry(date: $0.date, place: $0.place, setting: $0.setting, a: $0.outcome, b: 0) }),
+                      offset: 0, count: points.count)
+        }
+        @inlinable public var startIndex: Int { 0 }
+        @inlinable public var endIndex: Int { count }
+        @inlinable public subscript(i: Int) -> Point {
+            precondition(i >= 0 && i < count, "index out of range")
+            let e = storage.unsafelyUnwrapped.entry(offset + i)
+            return Point(date: e.date, setting: e.setting, place: e.place, outcome: e.a)
+        }
+        public static func == (x: PointList, y: PointList) -> Bool { x.elementsEqual(y) }
+    }
+
+    /// The clinical decisions, by date, indexed from 0.
+    public struct DecisionList: RandomAccessCollection, Sendable, Equatable {
+        @usableFromInline let storage: Storage?
+        @usableFromInline let offset: Int
+        public let count: Int
+        init(storage: Storage?, offset: Int, count: Int) { self.storage = storage; self.offset = offset; self.count = count }
+        public init() { self.init(storage: nil, offset: 0, count: 0) }
+        public init(_ decisions: [Decision]) {
+            self.init(storage: Storage.make(decisions.map {
+                Entry(date: $0.date, place: $0.first.place, setting: $0.first.setting, a: $0.outcomes.rawValue, b: $0.firstCode.outcomeByte)
+            }), offset: 0, count: decisions.count)
+        }
+        @inlinable public var startIndex: Int { 0 }
+        @inlinable public var endIndex: Int { count }
+        @inlinable public subscript(i: Int) -> Decision {
+            precondition(i >= 0 && i < count, "index out of range")
+            let e = storage.unsafelyUnwrapped.entry(offset + i)
+            return Decision(date: e.date, outcomes: OutcomeSet(rawValue: e.a),
+                            first: Point(date: e.date, setting: e.setting, place: e.place),
+                            firstCode: PathwayCode(trusted: .clinicalDecision, outcomeByte: e.b))
+        }
+        public static func == (x: DecisionList, y: DecisionList) -> Bool { x.elementsEqual(y) }
     }
 
     public var start: Point?
@@ -94,15 +174,17 @@ public struct Milestones: Sendable, Equatable {
     public var emergencyAssessment: CivilDate?
     public var detoxFinished: Point?
     public var firstAttendance: Point?
-    public var decisions: [Decision] = []
+    public var decisions = DecisionList()
     public var informed: Point?
     public var involved: Point?
     public var feedbackTool: Point?
-    public var feedback: [Point] = []
-    public var evaluations: [Point] = []
-    public var postponements: [Point] = []
-    public var end: Outcome?
-    public var helpNeeds: [Outcome] = []
+    public var feedback = PointList()
+    public var evaluations = PointList()
+    public var postponements = PointList()
+    /// The pathway end; its `outcome` is the 9326 letter.
+    public var end: Point?
+    /// Help needed at the end, each with its 9328 letter as `outcome`.
+    public var helpNeeds = PointList()
 
     /// From the start registration when there is one, else from the first registration (place order).
     public var patient: Int32 = 0
@@ -120,6 +202,58 @@ public struct Milestones: Sendable, Equatable {
     /// Derives the milestones from `marks` (place order). With `validAt`, only registrations dated on
     /// or before it count: the "as valid at" view.
     public init(_ marks: [Mark], validAt: CivilDate? = nil) {
+        // Pass 1: size the regions of the shared buffer (C, F, E, L, H).
+        var nC = 0, nF = 0, nE = 0, nL = 0, nH = 0
+        for m in marks {
+            if let v = validAt, m.date > v { continue }
+            switch m.code.event {
+            case .clinicalDecision: nC += 1
+            case .feedback: nF += 1
+            case .evaluation: nE += 1
+            case .patientPostponed: nL += 1
+            case .helpNeeded: nH += 1
+            default: break
+            }
+        }
+        let oF = nC, oE = oF + nF, oL = oE + nE, oH = oL + nL, total = oH + nH
+        guard total > 0 else {
+            var none = UnsafeMutableBufferPointer<Entry>(start: nil, count: 0)
+            scan(marks, validAt: validAt, into: &none, offsets: (0, 0, 0, 0, 0))
+            return
+        }
+        let buf = Storage.make(count: total)
+        var nD = 0
+        buf.buffer.withUnsafeMutablePointerToElements { p in
+            var b = UnsafeMutableBufferPointer(start: p, count: total)
+            scan(marks, validAt: validAt, into: &b, offsets: (0, oF, oE, oL, oH))
+            Self.sortRegion(b, 0, nC)
+            Self.sortRegion(b, oF, oE)
+            Self.sortRegion(b, oE, oL)
+            Self.sortRegion(b, oL, oH)
+            Self.sortRegion(b, oH, total)
+            // Merge the C registrations of one date into one decision, at the front of the C region.
+            var i = 0
+            while i < nC {
+                var d = b[i]
+                var j = i + 1
+                while j < nC && b[j].date == d.date { d.a |= b[j].a; j += 1 }
+                b[nD] = d
+                nD += 1
+                i = j
+            }
+        }
+        decisions = DecisionList(storage: buf, offset: 0, count: nD)
+        feedback = PointList(storage: buf, offset: oF, count: nF)
+        evaluations = PointList(storage: buf, offset: oE, count: nE)
+        postponements = PointList(storage: buf, offset: oL, count: nL)
+        helpNeeds = PointList(storage: buf, offset: oH, count: nH)
+    }
+
+    /// Pass 2: the once-only milestones directly, the repeating ones into their regions of `b`.
+    @inline(__always)
+    mutating func scan(_ marks: [Mark], validAt: CivilDate?, into b: inout UnsafeMutableBufferPointer<Entry>,
+                       offsets: (Int, Int, Int, Int, Int)) {
+        var (iC, iF, iE, iL, iH) = offsets
         var firstPlace = UInt64.max, lastPlace: UInt64 = 0
         var hasIdentityFromStart = false
         for m in marks {
@@ -131,34 +265,39 @@ public struct Milestones: Sendable, Equatable {
                 if !hasIdentityFromStart { patient = m.patient; institution = m.institution; unit = m.unit }
             }
             if m.place >= lastPlace { lastPlace = m.place; setting = m.setting }
-            let p = Point(date: m.date, setting: m.setting, place: m.place)
+            let p = Point(date: m.date, setting: m.setting, place: m.place, outcome: m.code.outcomeByte)
             switch m.code.event {
             case .start:
                 if start == nil || p.precedes(start!) {
-                    start = p
+                    start = Point(date: m.date, setting: m.setting, place: m.place)
                     emergencyAssessment = m.emergencyDate
                     patient = m.patient; institution = m.institution; unit = m.unit
                     hasIdentityFromStart = true
                 }
             case .firstAttendance: Self.keepFirst(&firstAttendance, p)
             case .detoxFinished: Self.keepFirst(&detoxFinished, p)
-            case .patientPostponed: Self.insertSorted(&postponements, p)
-            case .clinicalDecision: addDecision(p, m.code)
             case .activity:
+                var q = p
+                q.outcome = 0
                 switch m.code.outcomeByte {
-                case UInt8(ascii: "B"): Self.keepFirst(&informed, p)
-                case UInt8(ascii: "U"): Self.keepFirst(&involved, p)
-                default: Self.keepFirst(&feedbackTool, p)
+                case UInt8(ascii: "B"): Self.keepFirst(&informed, q)
+                case UInt8(ascii: "U"): Self.keepFirst(&involved, q)
+                default: Self.keepFirst(&feedbackTool, q)
                 }
-            case .feedback: Self.insertSorted(&feedback, p)
-            case .evaluation: Self.insertSorted(&evaluations, p)
             case .end:
-                if end == nil || p.precedes(end!.point) { end = Outcome(point: p, outcome: m.code.outcomeByte) }
+                if end == nil || p.precedes(end!) { end = p }
+            case .clinicalDecision:
+                b[iC] = Entry(date: m.date, place: m.place, setting: m.setting,
+                              a: OutcomeSet(letter: m.code.outcomeByte).rawValue, b: m.code.outcomeByte)
+                iC += 1
+            case .feedback:
+                b[iF] = Entry(date: m.date, place: m.place, setting: m.setting, a: 0, b: 0); iF += 1
+            case .evaluation:
+                b[iE] = Entry(date: m.date, place: m.place, setting: m.setting, a: 0, b: 0); iE += 1
+            case .patientPostponed:
+                b[iL] = Entry(date: m.date, place: m.place, setting: m.setting, a: 0, b: 0); iL += 1
             case .helpNeeded:
-                let o = Outcome(point: p, outcome: m.code.outcomeByte)
-                helpNeeds.append(o)
-                var i = helpNeeds.count - 1
-                while i > 0 && o.point.precedes(helpNeeds[i - 1].point) { helpNeeds.swapAt(i, i - 1); i -= 1 }
+                b[iH] = Entry(date: m.date, place: m.place, setting: m.setting, a: m.code.outcomeByte, b: 0); iH += 1
             }
         }
     }
@@ -167,21 +306,14 @@ public struct Milestones: Sendable, Equatable {
         if slot == nil || p.precedes(slot!) { slot = p }
     }
 
-    @inline(__always) static func insertSorted(_ a: inout [Point], _ p: Point) {
-        a.append(p)
-        var i = a.count - 1
-        while i > 0 && p.precedes(a[i - 1]) { a.swapAt(i, i - 1); i -= 1 }
-    }
-
-    mutating func addDecision(_ p: Point, _ code: PathwayCode) {
-        let o = OutcomeSet(letter: code.outcomeByte)
-        var i = decisions.count - 1
-        while i >= 0 && decisions[i].date > p.date { i -= 1 }
-        if i >= 0 && decisions[i].date == p.date {
-            decisions[i].outcomes.formUnion(o)
-            if p.place < decisions[i].first.place { decisions[i].first = p; decisions[i].firstCode = code }
-        } else {
-            decisions.insert(Decision(date: p.date, outcomes: o, first: p, firstCode: code), at: i + 1)
+    /// Insertion sort by (date, place): the marks come in place order, so dates are nearly sorted.
+    @inline(__always) static func sortRegion(_ a: UnsafeMutableBufferPointer<Entry>, _ from: Int, _ to: Int) {
+        guard to - from > 1 else { return }
+        for k in (from + 1)..<to {
+            let e = a[k]
+            var i = k
+            while i > from && e.precedes(a[i - 1]) { a[i] = a[i - 1]; i -= 1 }
+            a[i] = e
         }
     }
 
@@ -198,4 +330,27 @@ public struct Milestones: Sendable, Equatable {
     /// something is dated before A, or there is no A — the earliest registration date. Using the
     /// earliest date keeps every "as valid at" view of an episode on the same version.
     public var measuringStart: CivilDate? { earliestDate }
+}
+
+extension PathwayCode {
+    /// Builds a code from parts this module already validated, skipping the code-system lookup
+    /// (which builds arrays) on the hot paths of the folds.
+    @inlinable init(trusted event: PathwayEvent, outcomeByte: UInt8) {
+        self.event = event
+        self.outcomeByte = outcomeByte
+    }
+
+    /// The same check as ``init(event:outcome:)``, without allocating.
+    static func isValid(event: PathwayEvent, outcomeByte o: UInt8) -> Bool {
+        func any(_ letters: StaticString) -> Bool {
+            letters.withUTF8Buffer { $0.contains(o) }
+        }
+        switch event {
+        case .clinicalDecision: return any("UPTSKAI")
+        case .activity: return any("BUF")
+        case .end: return any("GPMAROSN")
+        case .helpNeeded: return any("PTSKAI")
+        default: return o == 0
+        }
+    }
 }

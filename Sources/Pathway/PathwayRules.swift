@@ -117,7 +117,7 @@ public enum PathwayRules {
                 }
                 if k.place != milestone!.place { out.append(Finding(.activityOnce, k)) }
             case .end:
-                if k.place != m.end!.point.place {
+                if k.place != m.end!.place {
                     out.append(Finding(.endOnce, k))
                 } else {
                     if helpMissing { out.append(Finding(.helpNeedsMissing, k)) }

@@ -181,6 +181,30 @@ struct EpisodeStateTests {
         #expect(json == expected)
     }
 
+    @Test("stored codes are read back only when the code model accepts them") func storedCodes() {
+        for event in PathwayEvent.allCases {
+            for o in 0...255 {
+                let bytes: [UInt8] = [event.rawValue, UInt8(o)]
+                let read = bytes.withUnsafeBytes { raw -> PathwayCode? in
+                    var r = ByteReader(raw)
+                    return r.code()
+                }
+                #expect(read == PathwayCode(event: event, outcome: o == 0 ? nil : UInt8(o)), "\(event) \(o)")
+            }
+        }
+    }
+
+    @Test("milestone lists are zero-based collections that compare by content") func lists() {
+        let t = RulesTimeline("A 2026-01-05; M 2026-01-08; CT 2026-01-25; E 2026-02-05; E 2026-03-05; F 2026-01-26; HK 2026-03-05")
+        let m = t.state.milestones
+        #expect(m.evaluations.startIndex == 0)
+        #expect(m.evaluations[1].date == ymd("2026-03-05"))
+        #expect(m.evaluations == Milestones.PointList(Array(m.evaluations)))
+        #expect(m.decisions == Milestones.DecisionList(Array(m.decisions)))
+        #expect(m.feedback != m.evaluations)
+        #expect(Milestones.PointList() == Milestones.PointList([]))
+    }
+
     @Test("phase names are stable") func phaseNames() {
         #expect(EpisodeState.Phase.allCases.map(\.name) == ["started", "assessment", "extended-assessment", "treatment", "decided", "ended"])
         for p in EpisodeState.Phase.allCases { #expect(EpisodeState.Phase(name: p.name) == p) }
