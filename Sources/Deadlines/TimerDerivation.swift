@@ -32,7 +32,9 @@ extension Deadlines {
     ///
     /// The rules version is the one in effect on the episode's start (``Milestones/measuringStart``).
     /// A timer whose start is after the episode's end is not created; a registration dated after the
-    /// end does not meet a timer. A patient-postponed registration (L) marks a timer when it is dated
+    /// end does not meet a timer. Nor is a timer created whose meeting registration is dated before its
+    /// start: the codes came in an order the pathway time cannot measure (M before D, as in pathways
+    /// before the 2020 revision; a decision granting treatment without assessment before M). A patient-postponed registration (L) marks a timer when it is dated
     /// on or after the start and on or before the completion (met, else end, else the as-of date),
     /// for the timers the rule set makes postponable. Timers come sorted by start, kind, place.
     public static func timers(for m: Milestones, rules: RuleBook, asOf: CivilDate? = nil,
@@ -48,6 +50,7 @@ extension Deadlines {
                  openSetting: CareSetting, openDays: Int, met: Timer.Point?, visibleFrom: CivilDate) {
             let start = startedBy.date
             if let e = end, start > e { return }
+            if let mt = met, mt.date < start { return }
             var met = met
             if let mt = met, let e = end, mt.date > e { met = nil }
             var firstL: CivilDate? = nil

@@ -251,6 +251,14 @@ struct DeadlinesTests {
         #expect(deadlineTimer(.detoxToFirstAttendance, "A 2026-01-05 in; D 2026-01-10 in; L 2026-01-11; M 2026-01-15")?.patientPostponed == false)
     }
 
+    @Test("no timer is measured backwards") func backwards() {
+        // M before D (the order before the 2020 revision): no detox → first attendance time.
+        #expect(deadlineTimer(.detoxToFirstAttendance, "A 2020-03-01 in; M 2020-03-02 in; D 2020-03-04 in") == nil)
+        // Treatment granted without assessment, then the first attendance: no basic assessment time.
+        #expect(deadlineTimer(.basicAssessment, "A 2026-01-05; CT 2026-01-05; M 2026-01-07") == nil)
+        #expect(deadlineTimer(.basicAssessment, "A 2026-01-05; CT 2026-01-07; M 2026-01-07")?.status == .met)
+    }
+
     @Test("an episode that ended: stopped on or before the due date, missed after it") func stoppedAndMissed() {
         #expect(deadlineTimer(.basicAssessment, "A 2026-01-05; M 2026-01-06; XP 2026-01-27")?.status == .stopped)
         #expect(deadlineTimer(.basicAssessment, "A 2026-01-05; M 2026-01-06; XP 2026-01-28")?.status == .missed)
