@@ -20,7 +20,10 @@ import Darwin
 public final class Environment: @unchecked Sendable {
     public struct Options: Sendable {
         /// The initial map size. It grows by doubling whenever a write needs more.
-        public var initialMapSize: Int = 64 << 20
+        /// The initial map size. It grows by doubling whenever a write needs more. The map is only
+        /// address space: the file grows as pages are written, so a generous start costs nothing and
+        /// spares big imports the re-runs that growing mid-transaction needs.
+        public var initialMapSize: Int = 1 << 30
         public var maxDatabases: UInt32 = 32
         public var maxReaders: UInt32 = 126
         public init() {}
@@ -212,6 +215,20 @@ public final class Environment: @unchecked Sendable {
         defer { pthread_rwlock_unlock(resizeLock) }
         let next = mapSize * 2
         try check(mdb_env_set_mapsize(env, next), "growing the store's map to \(next >> 20) MiB")
+    }
+
+    /// Makes the map at least `bytes` large before a big write, so it does not fill mid-way (a
+    /// transaction that fills the map has to be aborted and run again). Call it with no
+    /// transaction open on this thread.
+    public func reserve(atLeast bytes: Int) throws {
+        try writer.withLock { _ in
+            pthread_rwlock_wrlock(resizeLock)
+            defer { pthread_rwlock_unlock(resizeLock) }
+            guard mapSize < bytes else { return }
+            let page = 1 << 20
+            let target = (bytes + page - 1) / page * page
+            try check(mdb_env_set_mapsize(env, target), "growing the store's map to \(target >> 20) MiB")
+        }
     }
 
     /// Flushes everything to disk (for callers that committed with syncing relaxed).

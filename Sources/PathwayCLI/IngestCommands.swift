@@ -59,19 +59,26 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
     let totalBytes = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
     let bar = progress && isatty(2) == 1 ? ProgressBar(totalBytes: totalBytes) : nil
 
-    let reader = IngestStreamReader(format: fmt, options: IngestOptions(today: ledger.clock.today()))
+    let options = Ledger.AppendOptions(strict: args.strict, skipInvalid: args.skipInvalid != nil)
     let keepRaw = args.skipInvalid != nil
     var rawLines: [Int: String] = [:]
-    var options = Ledger.AppendOptions(strict: args.strict, skipInvalid: keepRaw)
-    options.deferProjections = false
+    // A big import is one transaction; give the map room for it up front (growing it mid-way
+    // means aborting and running the whole batch again).
+    if totalBytes > 0 { try ledger.environment.reserve(atLeast: ledger.environment.fileSize + totalBytes * 4 + (64 << 20)) }
+    let source = InputSource(fd: fd)
+    let today = ledger.clock.today()
     let t0 = monotonicSeconds()
     var report: Ledger.AppendReport
-    var lines = 0
     do {
         report = try ledger.appendSession(options: options) { session in
+            // The store may run this body again (after growing a full map), so it starts over:
+            // fresh parser state, the input rewound.
+            try source.rewind()
+            rawLines.removeAll()
+            let reader = IngestStreamReader(format: fmt, options: IngestOptions(today: today))
             var pending: [ParsedLine] = []
             pending.reserveCapacity(4096)
-            var bytesRead = 0
+            var bytesRead = 0, lines = 0
             var parseRejections: [Ledger.Rejection] = []
             let handle: (Result<ParsedLine, IngestError>, UnsafeRawBufferPointer) -> Void = { result, raw in
                 lines += 1
@@ -84,24 +91,26 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
                     if keepRaw { rawLines[e.line] = String(decoding: raw, as: UTF8.self) }
                 }
             }
-            let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 16)
-            defer { chunk.deallocate() }
-            while true {
-                let n = read(fd, chunk.baseAddress, chunk.count)
-                if n < 0 { throw CLIError.usage("reading \(file) failed: \(String(cString: strerror(errno)))") }
-                if n == 0 { break }
-                bytesRead += n
-                reader.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n]), handle)
+            func drain() throws {
                 for r in parseRejections { session.reject(r) }
                 parseRejections.removeAll(keepingCapacity: true)
                 for p in pending { try session.append(p) }
                 pending.removeAll(keepingCapacity: true)
+            }
+            while let chunk = try source.next() {
+                bytesRead += chunk.count
+                chunk.withUnsafeBytes { reader.feed($0, handle) }
+                try drain()
                 bar?.update(bytes: bytesRead, events: lines)
             }
             reader.finish(handle)
-            for r in parseRejections { session.reject(r) }
-            for p in pending { try session.append(p) }
+            try drain()
             bar?.update(bytes: bytesRead, events: lines)
+            // Every line read must be accounted for before anything commits.
+            let r = session.report
+            guard r.appended + r.duplicates + r.rejected.count == lines else {
+                throw CLIError.store("internal error: \(lines) lines were read but \(r.appended + r.duplicates + r.rejected.count) accounted for; nothing was appended")
+            }
         }
     } catch let rejected as Ledger.BatchRejected {
         bar?.finish()
@@ -192,3 +201,40 @@ final class ProgressBar {
 
 func format1(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }
 func printErrorRaw(_ s: String) { writeAll(2, s) }
+
+/// Input that can be read again from the start: a regular file is rewound with `lseek`; a pipe
+/// (standard input) is kept in memory as it is read, and replayed.
+final class InputSource {
+    let fd: Int32
+    let seekable: Bool
+    var replay: [UInt8] = []
+    var replayOffset = 0
+    var buffer = [UInt8](repeating: 0, count: 1 << 22)
+
+    init(fd: Int32) {
+        self.fd = fd
+        seekable = lseek(fd, 0, SEEK_CUR) >= 0
+    }
+
+    func rewind() throws {
+        if seekable {
+            guard lseek(fd, 0, SEEK_SET) == 0 else { throw CLIError.usage("cannot rewind the input: \(String(cString: strerror(errno)))") }
+        } else {
+            replayOffset = 0
+        }
+    }
+
+    /// The next chunk, or nil at the end.
+    func next() throws -> ArraySlice<UInt8>? {
+        if !seekable && replayOffset < replay.count {
+            let end = min(replay.count, replayOffset + buffer.count)
+            defer { replayOffset = end }
+            return replay[replayOffset..<end]
+        }
+        let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n < 0 { throw CLIError.usage("reading the input failed: \(String(cString: strerror(errno)))") }
+        if n == 0 { return nil }
+        if !seekable { replay.append(contentsOf: buffer[0..<n]); replayOffset = replay.count }
+        return buffer[0..<n]
+    }
+}
