@@ -34,14 +34,24 @@ extension Deadlines {
     /// A timer whose start is after the episode's end is not created; a registration dated after the
     /// end does not meet a timer. Nor is a timer created whose meeting registration is dated before its
     /// start: the codes came in an order the pathway time cannot measure (M before D, as in pathways
-    /// before the 2020 revision; a decision granting treatment without assessment before M). A patient-postponed registration (L) marks a timer when it is dated
-    /// on or after the start and on or before the completion (met, else end, else the as-of date),
-    /// for the timers the rule set makes postponable. Timers come sorted by start, kind, place.
+    /// before the 2020 revision; a decision granting treatment without assessment before M).
+    ///
+    /// A patient-postponed registration (L) marks a timer when it is dated on or after the start and
+    /// on or before the completion (met, else end, else the as-of date), for the timers the rule set
+    /// makes postponable. Timers come sorted by start, kind, place.
     public static func timers(for m: Milestones, rules: RuleBook, asOf: CivilDate? = nil,
                               dueSoonDays: Int = defaultDueSoonDays) -> [Timer] {
-        guard let measuringStart = m.measuringStart else { return [] }
-        let rs = rules.version(forStart: measuringStart)
         var out: [Timer] = []
+        timers(for: m, rules: rules, asOf: asOf, dueSoonDays: dueSoonDays, into: &out)
+        return out
+    }
+
+    /// The same, replacing the contents of `out` — a fold reusing one array saves an allocation per episode.
+    public static func timers(for m: Milestones, rules: RuleBook, asOf: CivilDate? = nil,
+                              dueSoonDays: Int = defaultDueSoonDays, into out: inout [Timer]) {
+        out.removeAll(keepingCapacity: true)
+        guard let measuringStart = m.measuringStart else { return }
+        let rs = rules.version(forStart: measuringStart)
         out.reserveCapacity(6 + m.evaluations.count)
         let end = m.end?.date
         let version = rs.versionName
@@ -152,7 +162,6 @@ extension Deadlines {
                 out[i] = t
             }
         }
-        return out
     }
 
     @inline(__always) static func precedes(_ x: Timer, _ y: Timer) -> Bool {
