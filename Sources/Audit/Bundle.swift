@@ -96,7 +96,7 @@ public enum EpisodeBundle {
         guard header["bundle"] as? String == "pathwayledger-episode" else { throw BundleError.invalid(line: 1, "not a PathwayLedger episode bundle") }
         guard (header["format"] as? Int) == format else { throw BundleError.invalid(line: 1, "unknown bundle format \(header["format"] ?? "")") }
         guard let episode = header["episode"] as? String, let anchorText = header["anchor"] as? String,
-              let anchor = Verifier.Anchor(anchorText), let first = (header["first"] as? Int).map(UInt64.init),
+              let anchor = Verifier.Anchor(anchorText), let first = (header["first"] as? Int).flatMap({ UInt64(exactly: $0) }), first >= 1,
               let prevHex = header["previousHash"] as? String, var previous = Hex.decode(prevHex), previous.count == 32 else {
             throw BundleError.invalid(line: 1, "the header lacks episode, anchor, first or previousHash")
         }
@@ -117,6 +117,8 @@ public enum EpisodeBundle {
                 guard let p = UInt64(o["position"] as! String) else { throw BundleError.invalid(line: n, "position is not a number") }
                 guard o["stream"] as? String == episode else { throw BundleError.tampered(position: p, "this event belongs to another episode") }
                 position = p
+                // Order first: a missing position must be reported as missing, not as the next event altered.
+                guard position == expected else { throw BundleError.tampered(position: expected, "position \(expected) is missing or out of order (found \(position))") }
                 digest = canonical.withUnsafeBytes { EventLog.contentDigest($0) }
                 let hash = digest.withUnsafeBytes { d in previous.withUnsafeBytes { EventLog.link(previous: $0, digest: d) } }
                 guard let claimed = (o["hash"] as? String).flatMap(Hex.decode), claimed == hash else {
@@ -124,7 +126,7 @@ public enum EpisodeBundle {
                 }
                 events += 1
             case "link":
-                guard let p = (o["position"] as? Int).map(UInt64.init), let d = (o["digest"] as? String).flatMap(Hex.decode), d.count == 32 else {
+                guard let p = (o["position"] as? Int).flatMap({ UInt64(exactly: $0) }), let d = (o["digest"] as? String).flatMap(Hex.decode), d.count == 32 else {
                     throw BundleError.invalid(line: n, "a link needs a position and a 32-byte hex digest")
                 }
                 position = p; digest = d; links += 1

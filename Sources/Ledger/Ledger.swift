@@ -13,13 +13,20 @@ public final class Ledger: @unchecked Sendable {
     public let engine: ProjectionEngine
     public let clock: LedgerClock
 
+    /// `allowingProjectionsAhead`: open even when the projections claim positions the log no longer
+    /// holds (the log was truncated behind their back) — for `verify`, which must report that, and
+    /// `rebuild`, which repairs it. Everything else refuses such a store.
     public init(path: String, clock: LedgerClock = .system, projections: [EpisodeProjection]? = nil,
-                options: Environment.Options = Environment.Options()) throws {
+                options: Environment.Options = Environment.Options(), allowingProjectionsAhead: Bool = false) throws {
         environment = try Environment(path: path, options: options)
         log = try EventLog(environment: environment)
         engine = try ProjectionEngine(log: log, projections: projections ?? Ledger.standardProjections())
         self.clock = clock
-        try engine.open()
+        do {
+            try engine.open()
+        } catch LedgerError.projectionAheadOfLog where allowingProjectionsAhead {
+            // Left as they are: `engine.verify()` reports the checkpoints, `engine.rebuild()` replaces them.
+        }
     }
 
     /// The projections every store maintains, besides the corrected history.

@@ -70,7 +70,7 @@ struct RebuildCommand: ParsableCommand {
 
     func run() throws {
         try PathwayCLI.run {
-            let ledger = try store.open()
+            let ledger = try store.open(allowingProjectionsAhead: true)
             let r = try ledger.engine.rebuild(projection, clock: monotonicSeconds)
             let total = r.foldSeconds + r.writeSeconds
             print("rebuilt \(r.projections.joined(separator: ", ")) from \(r.events) events, \(r.episodes) episodes in \(String(format3(total))) s "

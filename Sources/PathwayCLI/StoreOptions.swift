@@ -31,7 +31,8 @@ struct StoreOptions: ParsableArguments {
     }
 
     /// Opens the store; a store that does not exist yet is an error unless `create`.
-    func open(create: Bool = false) throws -> Ledger {
+    /// `allowingProjectionsAhead`: see ``Ledger/init(path:clock:projections:options:allowingProjectionsAhead:)``.
+    func open(create: Bool = false, allowingProjectionsAhead: Bool = false) throws -> Ledger {
         let c = try clock()
         if !create {
             var st = stat()
@@ -39,7 +40,7 @@ struct StoreOptions: ParsableArguments {
                 throw CLIError.store("there is no store at \(path); create one with `pathway init --store \(path)` or point --store / $PATHWAY_STORE at one")
             }
         }
-        do { return try Ledger(path: path, clock: c) } catch { throw CLIError.store("\(error)") }
+        do { return try Ledger(path: path, clock: c, allowingProjectionsAhead: allowingProjectionsAhead) } catch { throw CLIError.store("\(error)") }
     }
 }
 

@@ -21,7 +21,7 @@ struct VerifyCommand: ParsableCommand {
                 guard let parsed = Verifier.Anchor(text) else { throw CLIError.usage("--anchor must be POSITION:HASH with a 64-digit hex hash, as `pathway head` prints") }
                 a = parsed
             } else { a = nil }
-            let ledger = try store.open()
+            let ledger = try store.open(allowingProjectionsAhead: true)
             let t0 = monotonicSeconds()
             let r = try Verifier(ledger: ledger).verify(anchor: a, projections: !logOnly)
             let dt = monotonicSeconds() - t0

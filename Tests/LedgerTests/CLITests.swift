@@ -1,0 +1,238 @@
+import Foundation
+import Testing
+import Audit
+import EventLog
+import Ledger
+import Pathway
+
+/// The `pathway` command end to end: the real binary, real stores, exit codes and messages.
+@Suite struct CLITests {
+    let l = Lines()
+
+    func write(_ lines: [String], to path: String) throws {
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// `pathway stats --json` for a store: its event count.
+    func events(_ store: String) throws -> Int? {
+        let r = try pathway(["stats", "--store", store, "--json"])
+        #expect(r.status == 0, "stats: \(r.stderr)")
+        return r.json?["events"] as? Int
+    }
+
+    /// Three registrations whose second line has an impossible date.
+    var withBadLine: [String] {
+        [l.reg("r-1", "EP-1", "D01A", "2026-01-05"),
+         l.reg("r-2", "EP-1", "D01M", "2026-02-30"),
+         l.reg("r-3", "EP-1", "D01CT", "2026-01-20")]
+    }
+
+    @Test func aBadLineRejectsTheWholeFile() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store"
+            try write(withBadLine, to: input)
+            let r = try pathway(["append", input, "--store", store])
+            #expect(r.status == 2, "\(r.stderr)")
+            #expect(r.stderr.contains("nothing was appended"), "\(r.stderr)")
+            #expect(r.stderr.contains("line 2: field 'date'"), "\(r.stderr)")
+            #expect(!r.stderr.contains("line 1") && !r.stderr.contains("line 3"), "\(r.stderr)")
+            #expect(try events(store) == 0)
+
+            // The same through standard input, with the JSON summary.
+            let j = try pathway(["append", "-", "--store", store, "--json"], stdin: withBadLine.joined(separator: "\n"))
+            #expect(j.status == 2)
+            #expect(j.json?["appended"] as? Int == 0)
+            #expect(j.json?["rejectedCount"] as? Int == 1)
+            let rejected = (j.json?["rejected"] as? [[String: Any]])?.first
+            #expect(rejected?["line"] as? Int == 2)
+            #expect(rejected?["field"] as? String == "date")
+            #expect(try events(store) == 0)
+        }
+    }
+
+    @Test func skipInvalidAppendsTheGoodLinesAndWritesTheRejects() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store", rejects = dir + "/rejects.ndjson"
+            try write(withBadLine, to: input)
+            let r = try pathway(["append", input, "--store", store, "--skip-invalid", rejects])
+            #expect(r.status == 2, "\(r.stderr)")
+            #expect(r.stdout.contains("appended 2"), "\(r.stdout)")
+            #expect(try events(store) == 2)
+            let text = try String(contentsOfFile: rejects, encoding: .utf8)
+            let rejectLines = text.split(separator: "\n")
+            try #require(rejectLines.count == 1, "\(text)")
+            let o = try #require(try JSONSerialization.jsonObject(with: Data(rejectLines[0].utf8)) as? [String: Any])
+            #expect(o["line"] as? Int == 2)
+            #expect((o["reason"] as? String)?.contains("field 'date'") == true, "\(o)")
+            #expect(o["input"] as? String == withBadLine[1])
+        }
+    }
+
+    @Test func strictRejectsARuleBreakTheDefaultStoresItWithAFinding() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson"
+            try write([l.reg("r-1", "EP-1", "D01A", "2026-01-05"), l.reg("r-2", "EP-1", "D01A", "2026-01-06")], to: input)
+
+            let strictStore = dir + "/strict"
+            let s = try pathway(["append", input, "--store", strictStore, "--strict"])
+            #expect(s.status == 2, "\(s.stderr)")
+            #expect(s.stderr.contains("line 2"), "\(s.stderr)")
+            #expect(s.stderr.contains("start-once"), "\(s.stderr)")
+            #expect(try events(strictStore) == 0)
+
+            let store = dir + "/default"
+            let d = try pathway(["append", input, "--store", store, "--json"])
+            #expect(d.status == 0, "\(d.stderr)")
+            let json = try #require(d.json, "\(d.stdout)")
+            #expect(json["appended"] as? Int == 2)
+            #expect(json["findingsCount"] as? Int == 1)
+            let finding = (json["findings"] as? [[String: Any]])?.first
+            #expect(finding?["rule"] as? String == "start-once")
+            #expect(finding?["line"] as? Int == 2)
+            #expect(finding?["position"] as? Int == 2)
+            #expect(try events(store) == 2)
+
+            // The finding is kept with the episode.
+            let ep = try pathway(["episode", "EP-1", "--store", store, "--json"])
+            #expect(ep.status == 0, "\(ep.stderr)")
+            let rules = (ep.json?["findings"] as? [[String: Any]])?.compactMap { $0["rule"] as? String }
+            #expect(rules == ["start-once"], "\(ep.stdout)")
+        }
+    }
+
+    @Test func reappendingTheSameFileAppendsNothing() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store"
+            try write([l.reg("r-1", "EP-1", "D01A", "2026-01-05"), l.reg("r-2", "EP-1", "D01M", "2026-01-08"),
+                       l.correct("c-1", "r-2", reason: "wrong date", "EP-1", "D01M", "2026-01-09")], to: input)
+            let first = try pathway(["append", input, "--store", store, "--json"])
+            #expect(first.status == 0, "\(first.stderr)")
+            #expect(first.json?["appended"] as? Int == 3)
+            let head = first.json?["head"] as? String
+
+            let again = try pathway(["append", input, "--store", store, "--json"])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.json?["appended"] as? Int == 0)
+            #expect(again.json?["duplicates"] as? Int == 3)
+            #expect(again.json?["rejectedCount"] as? Int == 0)
+            #expect(again.json?["head"] as? String == head)
+            #expect(try events(store) == 3)
+
+            let text = try pathway(["import", input, "--store", store, "--format", "ndjson"])
+            #expect(text.status == 0, "\(text.stderr)")
+            #expect(text.stdout.contains("appended 0, duplicates 3"), "\(text.stdout)")
+            #expect(try events(store) == 3)
+        }
+    }
+
+    @Test func verifyHeadAndAnchorsAndATamperedCopy() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store"
+            try write(auditLines(), to: input)
+            #expect(try pathway(["append", input, "--store", store]).status == 0)
+
+            let ok = try pathway(["verify", "--store", store])
+            #expect(ok.status == 0, "\(ok.stderr)")
+            #expect(ok.stdout.hasPrefix("ok: 12 events in 3 episodes"), "\(ok.stdout)")
+
+            let head = try pathway(["head", "--store", store])
+            #expect(head.status == 0)
+            let anchor = head.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let parts = anchor.split(separator: ":")
+            #expect(parts.count == 2 && parts[0] == "12" && parts[1].count == 64
+                    && parts[1].allSatisfy { "0123456789abcdef".contains($0) }, "\(anchor)")
+
+            let anchored = try pathway(["verify", "--store", store, "--anchor", anchor])
+            #expect(anchored.status == 0, "\(anchored.stderr)")
+            #expect(anchored.stdout.contains("prefix anchored at \(anchor)"), "\(anchored.stdout)")
+            let wrong = "12:" + String(repeating: "0", count: 64)
+            let bad = try pathway(["verify", "--store", store, "--anchor", wrong])
+            #expect(bad.status == 1, "\(bad.stderr)")
+            #expect(bad.stderr.contains("position 12"), "\(bad.stderr)")
+            let beyond = try pathway(["verify", "--store", store, "--anchor", "13:" + parts[1]])
+            #expect(beyond.status == 1, "\(beyond.stderr)")
+
+            let copy = try copyStore(store)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            try #require(try flipBytes(of: flipAuthor, inStore: copy) >= 1)
+            let tampered = try pathway(["verify", "--store", copy])
+            #expect(tampered.status == 1, "\(tampered.stdout) \(tampered.stderr)")
+            #expect(tampered.stderr.contains("position 5"), "\(tampered.stderr)")
+            #expect(!tampered.stderr.contains("Fatal error"), "\(tampered.stderr)")
+        }
+    }
+
+    @Test func eventsCutOffTheEndOfTheStoreAreFoundAndTheStoreCanBeRebuilt() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store"
+            try write(auditLines(), to: input)
+            #expect(try pathway(["append", input, "--store", store]).status == 0)
+            let anchor = try pathway(["head", "--store", store]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            let copy = try copyStore(store)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            try truncateLog(copy, keeping: 9)
+
+            // The published anchor catches it: a verification failure (1), naming where the log now ends.
+            let anchored = try pathway(["verify", "--store", copy, "--anchor", anchor])
+            #expect(anchored.status == 1, "\(anchored.stderr)")
+            #expect(anchored.stderr.contains("position 12"), "\(anchored.stderr)")
+            #expect(anchored.stderr.contains("ends at 9"), "\(anchored.stderr)")
+            // Without the anchor the projections, still at 12, give it away.
+            let plain = try pathway(["verify", "--store", copy])
+            #expect(plain.status == 1, "\(plain.stderr)")
+            #expect(plain.stderr.contains("checkpoint is 12"), "\(plain.stderr)")
+            // The advice works: a rebuild folds what is left, after which the shorter log is
+            // consistent — and still not the one the anchor was published for.
+            let rebuilt = try pathway(["rebuild", "--store", copy])
+            #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+            #expect(try pathway(["verify", "--store", copy]).status == 0)
+            #expect(try pathway(["verify", "--store", copy, "--anchor", anchor]).status == 1)
+            #expect(try events(copy) == 9)
+        }
+    }
+
+    @Test func exportAndVerifyBundleRoundTrip() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store", bundle = dir + "/ep-a.bundle"
+            try write(auditLines(), to: input)
+            #expect(try pathway(["append", input, "--store", store]).status == 0)
+            let anchor = try pathway(["head", "--store", store]).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+
+            let e = try pathway(["export", "EP-A", "--store", store, "--out", bundle])
+            #expect(e.status == 0, "\(e.stderr)")
+            #expect(e.stdout.contains("6 events of EP-A, 6 chain links, anchor \(anchor)"), "\(e.stdout)")
+
+            let v = try pathway(["verify-bundle", bundle])
+            #expect(v.status == 0, "\(v.stderr)")
+            #expect(v.stdout.hasPrefix("ok: 6 events of episode EP-A"), "\(v.stdout)")
+            #expect(try pathway(["verify-bundle", bundle, "--anchor", anchor]).status == 0)
+            // No store needed: the bundle is checked offline even once the store is gone.
+            try FileManager.default.removeItem(atPath: store)
+            #expect(try pathway(["verify-bundle", bundle]).status == 0)
+
+            let wrongAnchor = try pathway(["verify-bundle", bundle, "--anchor", "11:" + String(anchor.split(separator: ":")[1])])
+            #expect(wrongAnchor.status == 1, "\(wrongAnchor.stderr)")
+
+            let text = try String(contentsOfFile: bundle, encoding: .utf8)
+            let forged = text.replacingOccurrences(of: "\"author\":\"\(flipAuthor)\"", with: "\"author\":\"someone-else\"")
+            #expect(forged != text)
+            try Data(forged.utf8).write(to: URL(fileURLWithPath: bundle))
+            let t = try pathway(["verify-bundle", bundle])
+            #expect(t.status == 1, "\(t.stderr)")
+            #expect(t.stderr.contains("position 5"), "\(t.stderr)")
+        }
+    }
+
+    @Test func aMissingStoreIsAStoreErrorNamingThePath() throws {
+        try withTemporaryDirectory { dir in
+            let missing = dir + "/no-such-store"
+            for command in [["stats"], ["verify"], ["head"], ["episode", "EP-1"]] {
+                let r = try pathway(command + ["--store", missing])
+                #expect(r.status == 3, "\(command): \(r.stderr)")
+                #expect(r.stderr.contains(missing), "\(command): \(r.stderr)")
+                #expect(r.stderr.split(separator: "\n").count == 1, "\(command): one line, no stack trace: \(r.stderr)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: missing), "reading commands do not create a store")
+        }
+    }
+}

@@ -1,0 +1,382 @@
+import Foundation
+import Testing
+import Audit
+import EventLog
+import Ingest
+import LMDB
+import Ledger
+import Pathway
+import Synthetic
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Issue 4: the projection engine and the episode-state projection, on real LMDB stores.
+@Suite struct ProjectionTests {
+
+    // MARK: - Episode state through appends, corrections and voids
+
+    /// The stored state of EP-1, with the fresh fold of its events (`Ledger.view`) required to agree.
+    func state(_ ledger: Ledger, _ episode: String = "EP-1") throws -> StoredEpisode {
+        let stored = try #require(try ledger.storedEpisode(episode), "no stored state for \(episode)")
+        let fresh = Ledger.view(of: episode, events: try ledger.events(of: episode))
+        #expect(stored.phase == fresh.state.phase, "maintained and freshly folded phases differ")
+        #expect(stored.state.findings == fresh.state.findings, "maintained and freshly folded findings differ")
+        #expect(stored.version == fresh.version && stored.lastPosition == fresh.lastPosition)
+        return stored
+    }
+
+    @Test func episodeStateFollowsAppendsCorrectionsAndVoids() throws {
+        let l = Lines()
+        try withTemporaryDirectory { dir in
+            let ledger = try openLedger(dir)
+
+            var r = try ledger.append(lines: [l.reg("r-1", "EP-1", "D01A", "2026-01-05")])
+            #expect(r.appended == 1 && r.findings.isEmpty)
+            var s = try state(ledger)
+            #expect(s.phase == .started)
+            #expect((s.version, s.lastPosition) == (1, 1))
+            #expect((s.patient, s.institution, s.unit) == ("P-7f3a", "HF-Vest", "TSB-POL"))
+            #expect(s.state.milestones.start?.date == CivilDate("2026-01-05"))
+            #expect(s.state.findings.isEmpty)
+
+            // M dated before A: stored, and flagged.
+            r = try ledger.append(lines: [l.reg("r-2", "EP-1", "D01M", "2026-01-03")])
+            #expect(r.findings.map(\.rule) == ["start-first"])
+            #expect(r.findings.first?.position == 2)
+            s = try state(ledger)
+            #expect(s.phase == .assessment)
+            #expect(s.state.findings.map(\.rule.id) == ["start-first"])
+            #expect(s.state.findings.first?.position == 2)
+
+            // A correction repairs the date: the finding is gone, the milestone moves, the version counts it.
+            r = try ledger.append(lines: [l.correct("c-1", "r-2", reason: "wrong date", "EP-1", "D01M", "2026-01-08")])
+            #expect(r.findings.isEmpty)
+            s = try state(ledger)
+            #expect(s.phase == .assessment)
+            #expect(s.state.findings.isEmpty)
+            #expect(s.state.milestones.firstAttendance?.date == CivilDate("2026-01-08"))
+            #expect(s.state.milestones.firstAttendance?.place == 2, "a correction keeps the original's place")
+            #expect((s.version, s.lastPosition) == (3, 3))
+
+            // A decision with treatment, then corrected to one without, then the correction voided.
+            try ledger.append(lines: [l.reg("r-3", "EP-1", "D01CT", "2026-01-20")])
+            #expect(try state(ledger).phase == .treatment)
+            try ledger.append(lines: [l.correct("c-2", "r-3", reason: "wrong outcome", "EP-1", "D01CP", "2026-01-20")])
+            s = try state(ledger)
+            #expect(s.phase == .decided)
+            #expect(s.state.milestones.finalDecision?.outcomes == OutcomeSet(letter: UInt8(ascii: "P")))
+            try ledger.append(lines: [l.void("v-1", "c-2", reason: "the correction was itself wrong")])
+            s = try state(ledger)
+            #expect(s.phase == .treatment, "voiding a correction puts the corrected registration back in force")
+            #expect((s.version, s.lastPosition) == (6, 6), "a voiding belongs to its target's episode")
+
+            // Voiding the original registration: as if it had never been.
+            try ledger.append(lines: [l.void("v-2", "r-3", reason: "registered on the wrong patient")])
+            s = try state(ledger)
+            #expect(s.phase == .assessment)
+            #expect(s.state.milestones.decisions.isEmpty)
+
+            // A second M raises a finding; voiding it removes the finding.
+            r = try ledger.append(lines: [l.reg("r-4", "EP-1", "D01M", "2026-01-10")])
+            #expect(r.findings.map(\.rule) == ["first-attendance-once"])
+            #expect(try state(ledger).state.findings.map(\.rule.id) == ["first-attendance-once"])
+            try ledger.append(lines: [l.void("v-3", "r-4", reason: "registered twice")])
+            s = try state(ledger)
+            #expect(s.state.findings.isEmpty)
+            #expect(s.state.milestones.firstAttendance?.date == CivilDate("2026-01-08"))
+
+            // To the end: X raises the missing H and E findings, which H and E then repair.
+            try ledger.append(lines: [l.reg("r-5", "EP-1", "D01CT", "2026-01-21")])
+            r = try ledger.append(lines: [l.reg("r-6", "EP-1", "D01XG", "2026-02-20")])
+            #expect(try state(ledger).phase == .ended)
+            #expect(Set(try state(ledger).state.findings.map(\.rule.id)) == ["help-needs-missing", "evaluation-at-end"])
+            try ledger.append(lines: [l.reg("r-7", "EP-1", "D01E", "2026-02-15"), l.reg("r-8", "EP-1", "D01HK", "2026-02-20")])
+            s = try state(ledger)
+            #expect(s.phase == .ended)
+            #expect(s.state.findings.isEmpty)
+            #expect((s.version, s.lastPosition) == (13, 13))
+
+            // Nothing maintained differs from a fresh fold, byte for byte.
+            let (events, mismatches) = try ledger.engine.verify()
+            #expect(events == 13)
+            #expect(mismatches.isEmpty, "\(mismatches)")
+            #expect(try ledger.stats().checkpoints.allSatisfy { $0.1 == 13 })
+        }
+    }
+
+    @Test func episodeListFiltersAndPatientLinks() throws {
+        var l = Lines()
+        try withTemporaryDirectory { dir in
+            let ledger = try openLedger(dir)
+            try ledger.append(lines: [
+                l.reg("a-1", "EP-1", "D01A", "2026-01-05"), l.reg("a-2", "EP-1", "D01M", "2026-01-06"),
+                l.reg("a-3", "EP-1", "D01XO", "2026-01-20"),
+                l.reg("b-1", "EP-2", "D01A", "2026-01-21"),
+            ])
+            l.patient = "P-other"; l.unit = "TSB-DOGN"
+            try ledger.append(lines: [l.reg("c-1", "EP-3", "D01A", "2026-01-10"), l.reg("c-2", "EP-3", "D01M", "2026-01-11")])
+            var started: [String] = [], dogn: [String] = []
+            try ledger.storedEpisodes(phase: .started) { started.append($0.episode) }
+            try ledger.storedEpisodes(unit: "TSB-DOGN") { dogn.append($0.episode) }
+            #expect(started == ["EP-2"])
+            #expect(dogn == ["EP-3"])
+            // EP-1 ended by transfer (XO) and EP-2 started after it for the same patient: linked.
+            #expect(try ledger.patientLinks(patient: "P-7f3a", episode: "EP-1") == (nil, "EP-2"))
+            #expect(try ledger.patientLinks(patient: "P-7f3a", episode: "EP-2") == ("EP-1", nil))
+            #expect(try ledger.patientLinks(patient: "P-other", episode: "EP-3") == (nil, nil))
+        }
+    }
+
+    // MARK: - Catch-up after a kill between the log's commit and the projections'
+
+    /// Projection names in engine order (the corrected history first), read from a throwaway store.
+    func projectionNames() throws -> [String] {
+        try withTemporaryDirectory { dir in try openLedger(dir).engine.projections.map(\.name) }
+    }
+
+    /// After a child was killed: the store as it was left (before any catch-up), then opened.
+    /// Returns the new head.
+    /// `readAll`: every report the child wrote was read (else some were left unread in the pipe).
+    func checkAfterKill(_ dir: String, names: [String], reported: [UInt64], previousHead: UInt64, deferred: Bool,
+                        readAll: Bool = true, context: String) throws -> (head: UInt64, lagged: Bool) {
+        let raw = try rawHeadAndCheckpoints(dir, projections: names)
+        let last = reported.last ?? previousHead
+        // Every report is durable; at most one more commit (the one in flight) may be there unreported.
+        #expect(raw.head >= last, "\(context): head \(raw.head), last reported \(last)")
+        if readAll { #expect(raw.head <= last + 1, "\(context): head \(raw.head), last reported \(last)") }
+        let cps = Set(raw.checkpoints.values)
+        #expect(cps.count == 1, "\(context): the projections' checkpoints disagree: \(raw.checkpoints)")
+        let cp = cps.min() ?? 0
+        if deferred {
+            // The projections commit right after the log: at most one event behind.
+            #expect(cp == raw.head || cp + 1 == raw.head, "\(context): checkpoint \(cp), head \(raw.head)")
+        } else {
+            // Inline: log and projections commit in one transaction, so they never disagree.
+            #expect(cp == raw.head, "\(context): inline mode left checkpoint \(cp) behind head \(raw.head)")
+        }
+
+        let ledger = try openLedger(dir)
+        let stats = try ledger.stats()
+        #expect(stats.head.position == raw.head, "\(context)")
+        for (name, checkpoint) in stats.checkpoints {
+            #expect(checkpoint == raw.head, "\(context): projection \(name) at \(checkpoint) after opening, head \(raw.head)")
+        }
+        // Every reported position holds the child's event for it: id crash-<position - 1>.
+        try ledger.environment.read { txn in
+            for p in reported {
+                let id = try ledger.log.withEvent(at: p, in: txn) { $0.idString }
+                #expect(id == "crash-\(p - 1)", "\(context): position \(p)")
+            }
+        }
+        // Nothing skipped or applied twice: every projection equals a fresh fold, and the log verifies.
+        let (events, mismatches) = try ledger.engine.verify()
+        #expect(events == Int(raw.head), "\(context)")
+        #expect(mismatches.isEmpty, "\(context): \(mismatches)")
+        let report = try Verifier(ledger: ledger).verify(projections: false)
+        #expect(report.ok, "\(context): \(report.problems)")
+        return (raw.head, cp < raw.head)
+    }
+
+    func crashRounds(deferred: Bool, seed: UInt64, rounds: Int) throws {
+        let exe = try pathwayExecutable()
+        let names = try projectionNames()
+        var rng = SeededGenerator(seed: seed)
+        try withTemporaryDirectory { dir in
+            var head: UInt64 = 0
+            var lagged = 0
+            for round in 0..<rounds {
+                let killAfter = Int.random(in: 2...20, using: &rng)
+                let extraMicroseconds = UInt32.random(in: 0...4_000, using: &rng)
+                let context = "seed \(seed), round \(round), deferred \(deferred), kill after \(killAfter) + \(extraMicroseconds) µs"
+                var args = ["debug-append-loop", "--store", dir, "--count", "100000"]
+                if deferred { args.append("--defer-projections") }
+                let child = try Child(exe, args, environment: childEnvironment())
+                var reported: [UInt64] = []
+                while reported.count < killAfter, let line = child.nextLine() {
+                    reported.append(try #require(UInt64(line), "\(context): a report line '\(line)'"))
+                }
+                usleep(extraMicroseconds)
+                child.kill(SIGKILL)
+                for line in child.remainingLines() {
+                    reported.append(try #require(UInt64(line), "\(context): a report line '\(line)'"))
+                }
+                let exit = child.wait()
+                #expect(!child.watchdogFired.current, "\(context): the child hung")
+                #expect(exit == .signal(SIGKILL), "\(context): the child ended on its own: \(exit)")
+                try #require(reported.count >= killAfter, "\(context): the child reported only \(reported.count) appends")
+                #expect(reported == (1...reported.count).map { head + UInt64($0) }, "\(context)")
+                let r = try checkAfterKill(dir, names: names, reported: reported, previousHead: head, deferred: deferred, context: context)
+                head = r.head
+                if r.lagged { lagged += 1 }
+            }
+
+            print("crash rounds (deferred \(deferred), seed \(seed)): \(lagged) of \(rounds) kills left the projections one event behind the log")
+            guard deferred else { return }
+            // One round where the kill lands between the two commits by construction: closing the
+            // child's stdout makes its next report — written after the log's commit and before the
+            // projections' — end it with SIGPIPE.
+            let context = "seed \(seed), SIGPIPE round"
+            let child = try Child(exe, ["debug-append-loop", "--store", dir, "--count", "100000", "--defer-projections"],
+                                  environment: childEnvironment())
+            var reported: [UInt64] = []
+            while reported.count < 3, let line = child.nextLine() { reported.append(try #require(UInt64(line))) }
+            child.closeOutput()
+            let exit = child.wait()
+            try #require(exit == .signal(SIGPIPE), "\(context): the child ended with \(exit)")
+            let raw = try rawHeadAndCheckpoints(dir, projections: names)
+            #expect(raw.head > reported.last!, "\(context)")
+            #expect(raw.checkpoints.values.allSatisfy { $0 + 1 == raw.head },
+                    "\(context): the log should be exactly one event ahead of the projections: head \(raw.head), \(raw.checkpoints)")
+            _ = try checkAfterKill(dir, names: names, reported: reported, previousHead: head, deferred: true, readAll: false, context: context)
+        }
+    }
+
+    @Test func killedBetweenLogAndProjectionCommitsIsCaughtUpOnOpen() throws {
+        try crashRounds(deferred: true, seed: 0x5EED_2026_0004, rounds: 5)
+    }
+
+    @Test func killedInlineAppenderNeverLeavesProjectionsBehind() throws {
+        try crashRounds(deferred: false, seed: 0x5EED_2026_0104, rounds: 4)
+    }
+
+    // MARK: - Rebuild equals incremental, byte for byte
+
+    @Test func rebuildEqualsIncrementalByteForByte() throws {
+        var text: [String] = []
+        let summary = SyntheticGenerator(episodes: 600, seed: 0x4EB1_1D, from: CivilDate("2025-01-01")!, to: CivilDate("2025-12-31")!)
+            .generate { text.append($0) }
+        try #require(summary.corrections > 0 && summary.voidings > 0 && summary.ruleBreaks > 0, "\(summary)")
+        let parsed = try parse(text)
+        #expect(parsed.count == text.count)
+
+        try withTemporaryDirectory { dir in
+            var ledger: Ledger? = try openLedger(dir)
+            // Several batches, inline and deferred, so catch-up starts from many checkpoints.
+            let batches = 7
+            let size = (parsed.count + batches - 1) / batches
+            var findings = 0, appended = 0
+            for (i, start) in stride(from: 0, to: parsed.count, by: size).enumerated() {
+                let batch = Array(parsed[start..<min(start + size, parsed.count)])
+                let r = try ledger!.append(batch, options: Ledger.AppendOptions(deferProjections: i % 2 == 1))
+                try #require(r.rejected.isEmpty, "batch \(i): \(r.rejected.prefix(5))")
+                findings += r.findings.count
+                appended += r.appended
+            }
+            #expect(appended == parsed.count)
+            #expect(findings > 0, "the generated history raises findings")
+            var phases = Set<EpisodeState.Phase>()
+            try ledger!.storedEpisodes { phases.insert($0.phase) }
+            #expect(phases.count >= 4, "a varied history: \(phases)")
+
+            let incremental = try ledger!.dumpProjections()
+            #expect(incremental.values.contains { $0.count > 0 })
+            let before = try ledger!.engine.verify()
+            #expect(before.mismatches.isEmpty, "\(before.mismatches)")
+
+            let report = try ledger!.engine.rebuild()
+            #expect(report.events == parsed.count)
+            #expect(report.projections == ledger!.engine.projections.map(\.name))
+            let rebuilt = try ledger!.dumpProjections()
+            #expect(firstDifference(incremental, rebuilt) == nil)
+
+            // Rebuilding one projection again flips only its generation; still the same bytes.
+            _ = try ledger!.engine.rebuild(["episodes"])
+            #expect(firstDifference(incremental, try ledger!.dumpProjections()) == nil)
+            let after = try ledger!.engine.verify()
+            #expect(after.mismatches.isEmpty, "\(after.mismatches)")
+
+            // And it persists: reopened, nothing to catch up, the same bytes.
+            ledger = nil
+            let reopened = try openLedger(dir)
+            #expect(firstDifference(incremental, try reopened.dumpProjections()) == nil)
+        }
+    }
+
+    /// Names the first database (and entry) where two dumps differ, or nil.
+    func firstDifference(_ a: [String: [[UInt8]]], _ b: [String: [[UInt8]]]) -> String? {
+        if Set(a.keys) != Set(b.keys) { return "databases \(a.keys.sorted()) vs \(b.keys.sorted())" }
+        for name in a.keys.sorted() where a[name]! != b[name]! {
+            let x = a[name]!, y = b[name]!
+            let i = x.indices.first { $0 >= y.count || x[$0] != y[$0] } ?? x.count
+            let key = i < x.count ? String(decoding: x[i & ~1], as: UTF8.self) : "(end)"
+            return "\(name): \(x.count / 2) vs \(y.count / 2) entries; first difference at entry \(i / 2) (key \(key))"
+        }
+        return nil
+    }
+
+    // MARK: - Known at an instant, valid at a date
+
+    @Test func knownAtAndValidAtViewsIncludeTheirBoundaries() throws {
+        let l = Lines()
+        try withTemporaryDirectory { dir in
+            let ledger = try openLedger(dir)
+            try ledger.append(lines: [
+                l.reg("r-1", "EP-1", "D01A", "2026-01-05", recordedAt: "2026-01-05T09:00:00Z"),
+                l.reg("r-2", "EP-1", "D01M", "2026-01-08", recordedAt: "2026-01-08T10:00:00Z"),
+                l.reg("r-3", "EP-1", "D01CT", "2026-01-20", recordedAt: "2026-01-21T08:00:00Z"),
+            ])
+            try ledger.append(lines: [
+                l.correct("c-1", "r-3", reason: "wrong outcome", "EP-1", "D01CP", "2026-01-20", recordedAt: "2026-02-01T12:00:00Z"),
+                l.reg("r-4", "EP-1", "D01F", "2026-02-02"), // no recordedAt: known from the append instant
+            ])
+            let events = try ledger.events(of: "EP-1")
+            #expect(events.map(\.position) == [1, 2, 3, 4, 5])
+            #expect(events.map(\.version) == [1, 2, 3, 4, 5])
+            #expect(events[3].targetPosition == 3)
+            #expect(events[4].effectiveRecordedAt == Instant(rfc3339: fixedNow))
+
+            func known(_ instant: String) -> EpisodeView {
+                Ledger.view(of: "EP-1", events: events, knownAt: Instant(rfc3339: instant)!)
+            }
+            func valid(_ date: String, knownAt: String? = nil) -> EpisodeView {
+                Ledger.view(of: "EP-1", events: events, knownAt: knownAt.flatMap { Instant(rfc3339: $0) }, validAt: CivilDate(date)!)
+            }
+
+            // Known at: an instant equal to a recordedAt includes that event; a microsecond earlier does not.
+            #expect(known("2026-01-05T08:59:59.999999Z").version == 0)
+            #expect(known("2026-01-05T09:00:00Z").state.phase == .started)
+            #expect(known("2026-01-08T09:59:59.999999Z").version == 1)
+            #expect(known("2026-01-08T10:00:00Z").version == 2)
+            #expect(known("2026-01-08T10:00:00Z").state.phase == .assessment)
+            #expect(known("2026-01-08T10:00:00Z").lastPosition == 2)
+            #expect(known("2026-01-21T07:59:59.999999Z").state.phase == .assessment)
+            #expect(known("2026-01-21T08:00:00Z").state.phase == .treatment)
+            #expect(known("2026-02-01T11:59:59.999999Z").state.phase == .treatment, "before the correction was recorded")
+            #expect(known("2026-02-01T12:00:00Z").state.phase == .decided, "the correction as known from its recordedAt")
+            #expect(known("2026-02-01T12:00:00Z").version == 4)
+            #expect(known("2026-03-01T11:59:59.999999Z").state.milestones.feedback.isEmpty)
+            #expect(known(fixedNow).state.milestones.feedback.count == 1)
+            #expect(known(fixedNow).version == 5)
+            // The same instant written with an offset is the same instant.
+            #expect(known("2026-01-08T11:00:00+01:00").version == 2)
+
+            // Valid at: a date equal to a registration's date includes it; the day before does not.
+            #expect(valid("2026-01-04").state.milestones.count == 0)
+            #expect(valid("2026-01-05").state.phase == .started)
+            #expect(valid("2026-01-07").state.phase == .started)
+            #expect(valid("2026-01-07").state.milestones.firstAttendance == nil)
+            #expect(valid("2026-01-08").state.phase == .assessment)
+            #expect(valid("2026-01-08").state.milestones.firstAttendance?.date == CivilDate("2026-01-08"))
+            #expect(valid("2026-01-19").state.phase == .assessment)
+            #expect(valid("2026-01-20").state.phase == .decided, "the corrected decision, dated on the boundary")
+            #expect(valid("2026-02-01").state.milestones.feedback.isEmpty)
+            #expect(valid("2026-02-02").state.milestones.feedback.count == 1)
+            // Valid at uses everything known now; version counts every known event.
+            #expect(valid("2026-01-04").version == 5)
+
+            // Both axes: as valid on the decision's date, as known before the correction.
+            #expect(valid("2026-01-20", knownAt: "2026-01-21T08:00:00Z").state.phase == .treatment)
+            #expect(valid("2026-01-20", knownAt: "2026-01-21T07:59:59Z").state.phase == .assessment)
+
+            // With no axes the on-demand view is the maintained state.
+            let stored = try #require(try ledger.storedEpisode("EP-1"))
+            let now = Ledger.view(of: "EP-1", events: events)
+            #expect(stored.phase == now.state.phase && stored.state.findings == now.state.findings)
+            #expect(stored.version == now.version && stored.lastPosition == now.lastPosition)
+            #expect(stored.state.milestones.decisions == now.state.milestones.decisions)
+        }
+    }
+}
