@@ -124,6 +124,11 @@ public enum EpisodeBundle {
                 guard let claimed = (o["hash"] as? String).flatMap(Hex.decode), claimed == hash else {
                     throw BundleError.tampered(position: p, "the event's fields do not hash to its recorded hash: the event was altered")
                 }
+                // The episode's events carry their stream versions: 1, 2, 3, … with no gap, so an
+                // event of the episode cannot be passed off as another episode's link.
+                guard o["version"] as? String == String(events + 1) else {
+                    throw BundleError.tampered(position: p, "the episode's version \(o["version"] as? String ?? "?") follows version \(events): an event of this episode is missing from the bundle")
+                }
                 events += 1
             case "link":
                 guard let p = (o["position"] as? Int).flatMap({ UInt64(exactly: $0) }), let d = (o["digest"] as? String).flatMap(Hex.decode), d.count == 32 else {

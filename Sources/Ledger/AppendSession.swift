@@ -18,6 +18,12 @@ public final class AppendSession {
     var versions: [String: UInt64] = [:]
     let symbols = SymbolTable()
     var histories: [String: EpisodeHistory] = [:]
+    /// Each touched episode's history as it was before this batch (for the findings it raised).
+    var originals: [String: EpisodeHistory] = [:]
+    /// The last input line that touched each episode.
+    var lastLine: [String: Int] = [:]
+    /// The input line of every event this batch appended, by position − first position.
+    var lineOfPosition: [Int] = []
     let historyDB: Database
 
     init(ledger: Ledger, options: Ledger.AppendOptions, appendedAt: String, txn: borrowing WriteTransaction) throws {
@@ -33,7 +39,25 @@ public final class AppendSession {
         if let h = histories[episode] { return h }
         let h = try HistoryProjection.load(episode: episode, from: historyDB, symbols: symbols, in: txnPointer!.pointee)?.history ?? EpisodeHistory()
         histories[episode] = h
+        originals[episode] = h
         return h
+    }
+
+    /// Works out, per touched episode, the findings this batch raised (non-strict mode), naming
+    /// the line that appended the registration each one is about (or, for a finding about an
+    /// earlier registration, the batch's last line on that episode).
+    func finish() {
+        guard !options.strict else { return }
+        for episode in lastLine.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
+            let before = originals[episode]?.marks ?? []
+            let after = histories[episode]?.marks ?? []
+            for f in PathwayRules.findingsAdded(before: before, after: after) {
+                let i = Int(f.position) - Int(report.firstPosition)
+                let line = report.firstPosition > 0 && i >= 0 && i < lineOfPosition.count ? lineOfPosition[i] : lastLine[episode]!
+                report.findings.append(.init(line: line, episode: episode, rule: f.rule.id, message: f.message, position: f.position))
+            }
+        }
+        report.findings.sort { ($0.line, $0.position, $0.rule) < ($1.line, $1.position, $1.rule) }
     }
 
     /// Appends one parsed line (or records why not).
@@ -88,13 +112,15 @@ public final class AppendSession {
         if knownAt == nil {
             let position = head.position + 1
             var h = try history(stream)
-            let before = h.marks
+            let before = options.strict ? h.marks : []
             switch event {
             case .registration(let r): h.register(Ledger.mark(r, position: position, symbols: symbols))
             case .correction(let c): h.correct(targetPosition: targetPosition!, with: Ledger.mark(c.replacement, position: position, symbols: symbols))
             case .voiding: h.void(targetPosition: targetPosition!)
             }
-            raised = PathwayRules.findingsAdded(before: before, after: h.marks)
+            // Strict mode must judge each line on its own; otherwise the findings a batch raised
+            // are worked out once per episode when it ends (see `finish`), not once per line.
+            if options.strict { raised = PathwayRules.findingsAdded(before: before, after: h.marks) }
             if options.strict && !raised.isEmpty {
                 let list = raised.map { "\($0.rule.id) (\($0.message))" }.joined(separator: "; ")
                 report.rejected.append(.init(line: line.line, field: nil, message: "--strict: this registration breaks a pathway rule: \(list)"))
@@ -115,6 +141,8 @@ public final class AppendSession {
         case .duplicate: report.duplicates += 1
         case .appended(let position, _):
             if let h = next { histories[stream] = h }
+            lastLine[stream] = line.line
+            lineOfPosition.append(line.line)
             for f in raised {
                 report.findings.append(.init(line: line.line, episode: stream, rule: f.rule.id, message: f.message, position: f.position))
             }

@@ -117,6 +117,7 @@ public final class Ledger: @unchecked Sendable {
                 defer { session.txnPointer = nil }
                 try feed(session)
             }
+            session.finish()
             var report = session.report
             if !report.rejected.isEmpty && !options.skipInvalid {
                 throw BatchRejected(report: report)

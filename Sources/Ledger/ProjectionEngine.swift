@@ -127,7 +127,9 @@ public final class ProjectionEngine: @unchecked Sendable {
         order.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         for p in projections.indices {
             let dbs = try activeDatabases(p, in: txn)
-            var additive: [[UInt8]: Counts] = [:]
+            // Additive deltas are collected in a list and merged after sorting: hashing byte-array
+            // keys per record cost more than the sort.
+            var deltas: [(key: [UInt8], counts: Counts)] = []
             for episode in order {
                 let d = dirty[episode]!
                 var oldSink = RecordSink(), newSink = RecordSink()
@@ -136,22 +138,41 @@ public final class ProjectionEngine: @unchecked Sendable {
                                                version: d.version, lastPosition: d.lastPosition)
                 projections[p].records(for: snapshot, into: &newSink)
                 if projections[p].isAdditive {
-                    for r in oldSink.records { additive[[UInt8(r.database)] + r.key, default: .zero] = additive[[UInt8(r.database)] + r.key, default: .zero] - r.value.withUnsafeBytes { Counts(bytes: $0)! } }
-                    for r in newSink.records { additive[[UInt8(r.database)] + r.key, default: .zero] = additive[[UInt8(r.database)] + r.key, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! } }
+                    for r in oldSink.records {
+                        let c = r.value.withUnsafeBytes { Counts(bytes: $0)! }
+                        deltas.append(([UInt8(r.database)] + r.key, .zero - c))
+                    }
+                    for r in newSink.records {
+                        deltas.append(([UInt8(r.database)] + r.key, r.value.withUnsafeBytes { Counts(bytes: $0)! }))
+                    }
+                } else if oldSink.records.isEmpty {
+                    for r in newSink.records { try txn.put(dbs[r.database], r.key, r.value) }
+                } else if oldSink.records == newSink.records {
+                    continue
                 } else {
-                    let newKeys = Set(newSink.records.map { [UInt8(truncatingIfNeeded: $0.database)] + $0.key })
-                    for r in oldSink.records where !newKeys.contains([UInt8(truncatingIfNeeded: r.database)] + r.key) {
+                    for r in oldSink.records where !newSink.records.contains(where: { $0.database == r.database && $0.key == r.key }) {
                         try txn.delete(dbs[r.database], r.key)
                     }
                     for r in newSink.records { try txn.put(dbs[r.database], r.key, r.value) }
                 }
             }
-            for (k, delta) in additive where !delta.isZero {
-                let db = dbs[Int(k[0])]
-                let key = Array(k[1...])
-                let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
-                let next = current + delta
-                if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
+            if !deltas.isEmpty {
+                deltas.sort { $0.key.lexicographicallyPrecedes($1.key) }
+                var i = 0
+                while i < deltas.count {
+                    var sum = deltas[i].counts
+                    var j = i + 1
+                    while j < deltas.count && deltas[j].key == deltas[i].key { sum = sum + deltas[j].counts; j += 1 }
+                    if !sum.isZero {
+                        let k = deltas[i].key
+                        let db = dbs[Int(k[0])]
+                        let key = Array(k[1...])
+                        let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
+                        let next = current + sum
+                        if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
+                    }
+                    i = j
+                }
             }
             try txn.put(meta, metaKey("checkpoint", p), BigEndian.bytes(head))
         }
@@ -256,16 +277,26 @@ public final class ProjectionEngine: @unchecked Sendable {
         let proj = projections[p]
         var perDB = [[(key: [UInt8], value: [UInt8])]](repeating: [], count: proj.databases.count)
         if proj.isAdditive {
-            var sums = [[[UInt8]: Counts]](repeating: [:], count: proj.databases.count)
+            var all = [[(key: [UInt8], counts: Counts)]](repeating: [], count: proj.databases.count)
             var sink = RecordSink()
             for i in fold.histories.indices {
                 sink.records.removeAll(keepingCapacity: true)
                 proj.records(for: fold.snapshot(i), into: &sink)
-                for r in sink.records { sums[r.database][r.key, default: .zero] = sums[r.database][r.key, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! } }
+                for r in sink.records { all[r.database].append((r.key, r.value.withUnsafeBytes { Counts(bytes: $0)! })) }
             }
-            for d in sums.indices {
-                perDB[d] = sums[d].filter { !$0.value.isZero }.map { ($0.key, $0.value.bytes) }
+            for d in all.indices {
+                all[d].sort { $0.key.lexicographicallyPrecedes($1.key) }
+                var i = 0
+                let list = all[d]
+                while i < list.count {
+                    var sum = list[i].counts
+                    var j = i + 1
+                    while j < list.count && list[j].key == list[i].key { sum = sum + list[j].counts; j += 1 }
+                    if !sum.isZero { perDB[d].append((list[i].key, sum.bytes)) }
+                    i = j
+                }
             }
+            return perDB
         } else {
             var sink = RecordSink()
             for i in fold.histories.indices {

@@ -39,8 +39,18 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     public func days(until other: CivilDate) -> Int { Int(other.daysSinceEpoch) - Int(daysSinceEpoch) }
 
     public var description: String {
+        var b: [UInt8] = []
+        b.reserveCapacity(10)
+        appendISO(to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    /// Appends `YYYY-MM-DD` as bytes.
+    public func appendISO(to out: inout [UInt8]) {
         let (y, m, d) = parts
-        return pad(y, 4) + "-" + pad(m, 2) + "-" + pad(d, 2)
+        Digits.append(y, width: 4, to: &out); out.append(UInt8(ascii: "-"))
+        Digits.append(m, width: 2, to: &out); out.append(UInt8(ascii: "-"))
+        Digits.append(d, width: 2, to: &out)
     }
 
     public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }
@@ -80,4 +90,24 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
 @inline(__always) func pad(_ v: Int, _ width: Int) -> String {
     let s = String(v)
     return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
+}
+
+/// Decimal digits straight into a byte buffer, without making a `String`.
+public enum Digits {
+    @inline(__always) public static func append(_ v: Int, width: Int, to out: inout [UInt8]) {
+        var buf: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var x = v < 0 ? -v : v
+        withUnsafeMutableBytes(of: &buf) { b in
+            repeat { b[n] = UInt8(48 + x % 10); x /= 10; n += 1 } while x > 0 && n < 20
+            while n < width && n < 20 { b[n] = 48; n += 1 }
+            if v < 0 { out.append(UInt8(ascii: "-")) }
+            var i = n - 1
+            while i >= 0 { out.append(b[i]); i -= 1 }
+        }
+    }
+    @inline(__always) public static func append(_ v: UInt64, to out: inout [UInt8]) {
+        if v < UInt64(Int.max) { append(Int(v), width: 1, to: &out) } else { out.append(contentsOf: String(v).utf8) }
+    }
 }

@@ -39,12 +39,52 @@ public enum EventBody {
         }
     }
 
-    /// Encodes the body in canonical form.
+    /// Encodes the body in canonical form — the same bytes as ``fields(of:targetPosition:)`` would
+    /// give, written straight into one buffer (this runs once per appended event).
     public static func encode(_ event: LedgerEvent, targetPosition: UInt64?) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(160)
-        for f in fields(of: event, targetPosition: targetPosition) { appendField(f, to: &out) }
+        out.reserveCapacity(192)
+        encode(event, targetPosition: targetPosition, into: &out)
         return out
+    }
+
+    public static func encode(_ event: LedgerEvent, targetPosition: UInt64?, into out: inout [UInt8]) {
+        func field(_ write: (inout [UInt8]) -> Void) {
+            let start = out.count
+            out.append(0); out.append(0)
+            write(&out)
+            let n = min(out.count - start - 2, Int(UInt16.max))
+            out[start] = UInt8(n >> 8); out[start + 1] = UInt8(n & 0xff)
+        }
+        func text(_ s: String) { field { o in var t = s; t.withUTF8 { o.append(contentsOf: $0) } } }
+        func empty() { out.append(0); out.append(0) }
+        func reg(_ kind: EventKind, _ target: String?, _ reason: String?, _ r: Registration) {
+            text(kind.rawValue)
+            if let t = target { text(t) } else { empty() }
+            if let p = targetPosition { field { Digits.append(p, to: &$0) } } else { empty() }
+            if let x = reason { text(x) } else { empty() }
+            if let i = r.recordedAt { field { i.appendRFC3339(to: &$0) } } else { empty() }
+            text(r.author); text(r.patient); text(r.institution); text(r.unit)
+            text(r.setting.name)
+            field { o in
+                o.append(contentsOf: [UInt8(ascii: "D"), UInt8(ascii: "0"), UInt8(ascii: "1"), r.code.event.letterByte])
+                if r.code.outcomeByte != 0 { o.append(r.code.outcomeByte) }
+            }
+            field { r.date.appendISO(to: &$0) }
+            if let n = r.note { text(n) } else { empty() }
+            if let e = r.emergencyAssessmentDate { field { e.appendISO(to: &$0) } } else { empty() }
+        }
+        switch event {
+        case .registration(let r): reg(.registration, nil, nil, r)
+        case .correction(let c): reg(.correction, c.target, c.reason, c.replacement)
+        case .voiding(let v):
+            text(EventKind.voiding.rawValue); text(v.target)
+            if let p = targetPosition { field { Digits.append(p, to: &$0) } } else { empty() }
+            text(v.reason)
+            if let i = v.recordedAt { field { i.appendRFC3339(to: &$0) } } else { empty() }
+            text(v.author)
+            for _ in 0..<8 { empty() }
+        }
     }
 
     public static func appendField(_ s: String, to out: inout [UInt8]) {

@@ -62,17 +62,30 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// `2026-01-05T10:00:00Z`, with a fraction only when there is one: a stable, sortable text form.
     public var description: String {
+        var b: [UInt8] = []
+        b.reserveCapacity(27)
+        appendRFC3339(to: &b)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    /// Appends the ``description`` form as bytes.
+    public func appendRFC3339(to out: inout [UInt8]) {
         let secs = microseconds >= 0 ? microseconds / 1_000_000 : (microseconds - 999_999) / 1_000_000
         let frac = Int(microseconds - secs * 1_000_000)
         let day = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
         let sod = Int(secs - day * 86400)
-        var s = CivilDate(daysSinceEpoch: Int32(day)).description + "T" + pad(sod / 3600, 2) + ":" + pad(sod / 60 % 60, 2) + ":" + pad(sod % 60, 2)
+        CivilDate(daysSinceEpoch: Int32(day)).appendISO(to: &out)
+        out.append(UInt8(ascii: "T"))
+        Digits.append(sod / 3600, width: 2, to: &out); out.append(UInt8(ascii: ":"))
+        Digits.append(sod / 60 % 60, width: 2, to: &out); out.append(UInt8(ascii: ":"))
+        Digits.append(sod % 60, width: 2, to: &out)
         if frac != 0 {
-            var f = pad(frac, 6)
-            while f.hasSuffix("0") { f.removeLast() }
-            s += "." + f
+            out.append(UInt8(ascii: "."))
+            var f = frac, digits = 6
+            while f % 10 == 0 { f /= 10; digits -= 1 }
+            Digits.append(f, width: digits, to: &out)
         }
-        return s + "Z"
+        out.append(UInt8(ascii: "Z"))
     }
 
     /// The Oslo calendar date this instant falls on.

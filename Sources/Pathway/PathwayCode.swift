@@ -26,6 +26,8 @@ public enum PathwayEvent: UInt8, Sendable, CaseIterable, Comparable {
         case .end: "X"; case .helpNeeded: "H"
         }
     }
+    public var letterByte: UInt8 { UInt8(ascii: letter.unicodeScalars.first!) }
+
     public init?(letter: UInt8) {
         switch letter {
         case UInt8(ascii: "A"): self = .start
@@ -100,7 +102,15 @@ public enum OutcomeSystem: Int, Sendable, CaseIterable {
         case .helpNeeded: ["P", "T", "S", "K", "A", "I"]
         }
     }
-    public func contains(_ letter: UInt8) -> Bool { letters.contains(Character(Unicode.Scalar(letter))) }
+    /// Whether the system defines this outcome letter (no allocation: it runs per parsed line).
+    public func contains(_ letter: UInt8) -> Bool {
+        switch self {
+        case .decision: "UPTSKAI".utf8.contains(letter)
+        case .activity: "BUF".utf8.contains(letter)
+        case .end: "GPMAROSN".utf8.contains(letter)
+        case .helpNeeded: "PTSKAI".utf8.contains(letter)
+        }
+    }
 
     /// The outcome's code text, verbatim from the code guide (seed 001).
     public func norwegian(_ letter: Character) -> String {
