@@ -93,12 +93,14 @@ public final class EventLog: Sendable {
     }
 
     /// Appends one event; `head` and `versions` carry state between the events of one batch.
+    /// `idKnownAbsent`: the caller has just looked the id up in this transaction and found nothing,
+    /// so the lookup is not repeated.
     public func appendOne(_ e: Pending, appendedAt: String, head: inout Head, versions: inout [String: UInt64],
-                          in txn: inout WriteTransaction) throws -> Outcome {
+                          idKnownAbsent: Bool = false, in txn: inout WriteTransaction) throws -> Outcome {
         guard e.id.utf8.count <= 511, !e.id.isEmpty else { throw LogError.keyTooLong(field: "id", length: e.id.utf8.count) }
         guard e.stream.utf8.count <= 511, !e.stream.isEmpty else { throw LogError.keyTooLong(field: "stream", length: e.stream.utf8.count) }
         var idKey = e.id
-        if let existing = try idKey.withUTF8({ try txn.get(ids, UnsafeRawBufferPointer($0)) }) {
+        if !idKnownAbsent, let existing = try idKey.withUTF8({ try txn.get(ids, UnsafeRawBufferPointer($0)) }) {
             let p = BigEndian.uint64(existing)
             guard let raw = try BigEndian.withBytes(p, { try txn.get(log, $0) }) else {
                 throw LogError.corrupt(position: p, reason: "the id index points at a missing event")
@@ -143,7 +145,15 @@ public final class EventLog: Sendable {
         canonical.withUnsafeBytes { c in previous.withUnsafeBytes { p in chainHash(previous: p, canonical: c) } }
     }
     public static func chainHash(previous: UnsafeRawBufferPointer, canonical: UnsafeRawBufferPointer) -> [UInt8] {
-        contentDigest(canonical).withUnsafeBytes { link(previous: previous, digest: $0) }
+        // previous ‖ digest in one 64-byte stack buffer, hashed in one call.
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &buffer) { b in
+            b.baseAddress!.copyMemory(from: previous.baseAddress!, byteCount: 32)
+            SHA256.hash(data: canonical).withUnsafeBytes { d in
+                (b.baseAddress! + 32).copyMemory(from: d.baseAddress!, byteCount: 32)
+            }
+            return Array(SHA256.hash(data: UnsafeRawBufferPointer(b)))
+        }
     }
     /// SHA-256 of an event's canonical bytes.
     public static func contentDigest(_ canonical: UnsafeRawBufferPointer) -> [UInt8] {

@@ -132,7 +132,8 @@ public final class AppendSession {
         let outcome: EventLog.Outcome
         do {
             outcome = try log.appendOne(EventLog.Pending(id: event.id, stream: stream, body: body),
-                                        appendedAt: appendedAt, head: &head, versions: &versions, in: &txnPointer!.pointee)
+                                        appendedAt: appendedAt, head: &head, versions: &versions,
+                                        idKnownAbsent: knownAt == nil, in: &txnPointer!.pointee)
         } catch let e as LogError {
             report.rejected.append(.init(line: line.line, field: "id", message: e.description))
             return

@@ -105,33 +105,41 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
         let symbols = SymbolTable()
         let folder = EventFolder(symbols: symbols)
-        var dirty: [String: Dirty] = [:]
-        var order: [String] = []
+        // Episodes touched, indexed through their interned symbol: no String hashing per event.
+        var dirtyList: [Dirty] = []
+        var names: [String] = []
+        var slotOfSymbol: [Int32] = []
         let historyDB = try activeDatabases(historyIndex, in: txn)[0]
         var count = 0
         try log.scan(from: checkpoint + 1, in: txn) { e in
-            let episode = e.streamString
-            if dirty[episode] == nil {
+            let sym = Int(symbols.intern(bytes: e.stream))
+            if sym >= slotOfSymbol.count { slotOfSymbol.append(contentsOf: repeatElement(-1, count: sym - slotOfSymbol.count + 1 + sym / 2)) }
+            var slot = Int(slotOfSymbol[sym])
+            if slot < 0 {
+                let episode = e.streamString
                 let old = try HistoryProjection.load(episode: episode, from: historyDB, symbols: symbols, in: txn)
-                dirty[episode] = Dirty(old: old, history: old?.history ?? EpisodeHistory(),
-                                       version: old?.version ?? 0, lastPosition: old?.lastPosition ?? 0)
-                order.append(episode)
+                slot = dirtyList.count
+                slotOfSymbol[sym] = Int32(slot)
+                dirtyList.append(Dirty(old: old, history: old?.history ?? EpisodeHistory(),
+                                       version: old?.version ?? 0, lastPosition: old?.lastPosition ?? 0))
+                names.append(episode)
             }
             let parts = try folder.parts(of: e)
-            folder.apply(parts, to: &dirty[episode]!.history)
-            dirty[episode]!.version += 1
-            dirty[episode]!.lastPosition = e.position
+            folder.apply(parts, to: &dirtyList[slot].history)
+            dirtyList[slot].version += 1
+            dirtyList[slot].lastPosition = e.position
             count += 1
             return true
         }
-        order.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let order = names.indices.sorted { names[$0].utf8.lexicographicallyPrecedes(names[$1].utf8) }
         for p in projections.indices {
             let dbs = try activeDatabases(p, in: txn)
             // Additive deltas are collected in a list and merged after sorting: hashing byte-array
             // keys per record cost more than the sort.
-            var deltas: [(key: [UInt8], counts: Counts)] = []
-            for episode in order {
-                let d = dirty[episode]!
+            var deltas: [ByteKey: Counts] = [:]
+            for slot in order {
+                let d = dirtyList[slot]
+                let episode = names[slot]
                 var oldSink = RecordSink(), newSink = RecordSink()
                 if let old = d.old { projections[p].records(for: old, into: &oldSink) }
                 let snapshot = EpisodeSnapshot(episode: episode, history: d.history, symbols: symbols,
@@ -139,11 +147,12 @@ public final class ProjectionEngine: @unchecked Sendable {
                 projections[p].records(for: snapshot, into: &newSink)
                 if projections[p].isAdditive {
                     for r in oldSink.records {
-                        let c = r.value.withUnsafeBytes { Counts(bytes: $0)! }
-                        deltas.append(([UInt8(r.database)] + r.key, .zero - c))
+                        let k = ByteKey([UInt8(r.database)] + r.key)
+                        deltas[k, default: .zero] = deltas[k, default: .zero] - r.value.withUnsafeBytes { Counts(bytes: $0)! }
                     }
                     for r in newSink.records {
-                        deltas.append(([UInt8(r.database)] + r.key, r.value.withUnsafeBytes { Counts(bytes: $0)! }))
+                        let k = ByteKey([UInt8(r.database)] + r.key)
+                        deltas[k, default: .zero] = deltas[k, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! }
                     }
                 } else if oldSink.records.isEmpty {
                     for r in newSink.records { try txn.put(dbs[r.database], r.key, r.value) }
@@ -156,23 +165,12 @@ public final class ProjectionEngine: @unchecked Sendable {
                     for r in newSink.records { try txn.put(dbs[r.database], r.key, r.value) }
                 }
             }
-            if !deltas.isEmpty {
-                deltas.sort { $0.key.lexicographicallyPrecedes($1.key) }
-                var i = 0
-                while i < deltas.count {
-                    var sum = deltas[i].counts
-                    var j = i + 1
-                    while j < deltas.count && deltas[j].key == deltas[i].key { sum = sum + deltas[j].counts; j += 1 }
-                    if !sum.isZero {
-                        let k = deltas[i].key
-                        let db = dbs[Int(k[0])]
-                        let key = Array(k[1...])
-                        let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
-                        let next = current + sum
-                        if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
-                    }
-                    i = j
-                }
+            for (k, sum) in deltas.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) where !sum.isZero {
+                let db = dbs[Int(k.bytes[0])]
+                let key = Array(k.bytes[1...])
+                let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
+                let next = current + sum
+                if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
             }
             try txn.put(meta, metaKey("checkpoint", p), BigEndian.bytes(head))
         }
@@ -277,24 +275,19 @@ public final class ProjectionEngine: @unchecked Sendable {
         let proj = projections[p]
         var perDB = [[(key: [UInt8], value: [UInt8])]](repeating: [], count: proj.databases.count)
         if proj.isAdditive {
-            var all = [[(key: [UInt8], counts: Counts)]](repeating: [], count: proj.databases.count)
+            var sums = [[ByteKey: Counts]](repeating: [:], count: proj.databases.count)
             var sink = RecordSink()
             for i in fold.histories.indices {
                 sink.records.removeAll(keepingCapacity: true)
                 proj.records(for: fold.snapshot(i), into: &sink)
-                for r in sink.records { all[r.database].append((r.key, r.value.withUnsafeBytes { Counts(bytes: $0)! })) }
-            }
-            for d in all.indices {
-                all[d].sort { $0.key.lexicographicallyPrecedes($1.key) }
-                var i = 0
-                let list = all[d]
-                while i < list.count {
-                    var sum = list[i].counts
-                    var j = i + 1
-                    while j < list.count && list[j].key == list[i].key { sum = sum + list[j].counts; j += 1 }
-                    if !sum.isZero { perDB[d].append((list[i].key, sum.bytes)) }
-                    i = j
+                for r in sink.records {
+                    let k = ByteKey(r.key)
+                    sums[r.database][k, default: .zero] = sums[r.database][k, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! }
                 }
+            }
+            for d in sums.indices {
+                perDB[d] = sums[d].filter { !$0.value.isZero }.map { ($0.key.bytes, $0.value.bytes) }
+                perDB[d].sort { $0.key.lexicographicallyPrecedes($1.key) }
             }
             return perDB
         } else {
@@ -432,4 +425,19 @@ func printable(_ b: UnsafeRawBufferPointer) -> String {
     var s = ""
     for x in b.prefix(80) { s += (x >= 32 && x < 127) ? String(UnicodeScalar(x)) : "·" }
     return s
+}
+
+/// A byte-string key whose hash is computed once (FNV-1a), so dictionaries of counter keys do not
+/// feed the hasher one byte at a time.
+struct ByteKey: Hashable {
+    let bytes: [UInt8]
+    let hash: UInt64
+    init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for x in bytes { h = (h ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
+        hash = h
+    }
+    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
+    static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
 }
