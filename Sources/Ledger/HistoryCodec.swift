@@ -11,8 +11,9 @@ enum HistoryCodec {
         putVarint(UInt64(h.slots.count), &out)
         for slot in h.slots {
             putVarint(slot.place, &out)
-            putVarint(UInt64(slot.versions.count), &out)
-            for m in slot.versions {
+            putVarint(UInt64(slot.versionCount), &out)
+            for v in 0..<slot.versionCount {
+                let m = slot.version(v)
                 putVarint(m.position, &out)
                 out.append(m.code.event.rawValue); out.append(m.code.outcomeByte); out.append(m.setting.rawValue)
                 putVarint(UInt64(UInt32(bitPattern: m.date.daysSinceEpoch)), &out)

@@ -60,6 +60,7 @@ extension Ledger {
 
     /// The episodes behind one indicator cell: those counted in its denominator, and in its numerator.
     public func explainQuality(indicator: String, period: String, group: String, variant: String,
+                               by: Grouping? = nil, institution: String? = nil,
                                rules: RuleBook = RuleBook.bundled) throws -> (denominator: [String], numerator: [String]) {
         var den: [String] = [], num: [String] = []
         try environment.read { txn in
@@ -72,7 +73,7 @@ extension Ledger {
                         throw LedgerError.damagedProjection("history", episode: String(decoding: k, as: UTF8.self))
                     }
                     let r = QualityTable.explain(marks: h.marks, symbols: symbols, rules: rules, indicator: indicator,
-                                                 period: period, group: group, variant: variant)
+                                                 period: period, group: group, variant: variant, by: by, institution: institution)
                     if r.inDenominator { den.append(String(decoding: k, as: UTF8.self)) }
                     if r.inNumerator { num.append(String(decoding: k, as: UTF8.self)) }
                     e = try c.next()

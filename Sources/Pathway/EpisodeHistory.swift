@@ -32,11 +32,26 @@ public struct Mark: Sendable, Equatable {
 /// same corrected past.
 public struct EpisodeHistory: Sendable, Equatable {
     public struct Slot: Sendable, Equatable {
+        init(place: UInt64, original: Mark) { self.place = place; self.original = original; self.corrections = [] }
+
         public var place: UInt64
+        /// The original registration (nil once the slot is voided).
+        var original: Mark?
+        /// Corrections in log order; the last one is in force. Empty for most slots, and an empty
+        /// array costs no allocation — a fold registers millions of slots.
+        var corrections: [Mark]
+
+        public init(place: UInt64, versions: [Mark]) {
+            self.place = place
+            self.original = versions.first
+            self.corrections = Array(versions.dropFirst())
+        }
         /// Versions in log order; the last one is in force. Empty when voided.
-        public var versions: [Mark]
-        public var isVoided: Bool { versions.isEmpty }
-        public init(place: UInt64, versions: [Mark]) { self.place = place; self.versions = versions }
+        public var versions: [Mark] { original.map { [$0] + corrections } ?? [] }
+        public var current: Mark? { corrections.last ?? original }
+        public var isVoided: Bool { original == nil }
+        public var versionCount: Int { original == nil ? 0 : 1 + corrections.count }
+        public func version(_ i: Int) -> Mark { i == 0 ? original! : corrections[i - 1] }
     }
     public private(set) var slots: [Slot] = []
 
@@ -52,8 +67,10 @@ public struct EpisodeHistory: Sendable, Equatable {
         // Slots are in place order and a version's position is never before its slot's place.
         var s = slots.count - 1
         while s >= 0 {
-            if slots[s].place <= position, let v = slots[s].versions.lastIndex(where: { $0.position == position }) {
-                return (s, v)
+            let slot = slots[s]
+            if slot.place <= position, slot.original != nil {
+                if let c = slot.corrections.lastIndex(where: { $0.position == position }) { return (s, c + 1) }
+                if slot.original!.position == position { return (s, 0) }
             }
             s -= 1
         }
@@ -74,7 +91,7 @@ public struct EpisodeHistory: Sendable, Equatable {
     public mutating func register(_ mark: Mark) {
         var m = mark
         m.place = mark.position
-        slots.append(Slot(place: mark.position, versions: [m]))
+        slots.append(Slot(place: mark.position, original: m))
     }
 
     /// Applies a correction: `mark` replaces the version at `targetPosition`, keeping its place.
@@ -83,7 +100,7 @@ public struct EpisodeHistory: Sendable, Equatable {
         guard let (s, _) = locate(targetPosition) else { return false }
         var m = mark
         m.place = slots[s].place
-        slots[s].versions.append(m)
+        slots[s].corrections.append(m)
         return true
     }
 
@@ -91,10 +108,11 @@ public struct EpisodeHistory: Sendable, Equatable {
     @discardableResult
     public mutating func void(targetPosition: UInt64) -> Bool {
         guard let (s, v) = locate(targetPosition) else { return false }
-        if slots[s].place == targetPosition && v == 0 {
-            slots[s].versions.removeAll()
+        if v == 0 {
+            slots[s].original = nil
+            slots[s].corrections.removeAll()
         } else {
-            slots[s].versions.remove(at: v)
+            slots[s].corrections.remove(at: v - 1)
         }
         return true
     }
@@ -103,7 +121,7 @@ public struct EpisodeHistory: Sendable, Equatable {
     public var marks: [Mark] {
         var out: [Mark] = []
         out.reserveCapacity(slots.count)
-        for s in slots { if let m = s.versions.last { out.append(m) } }
+        for s in slots { if let m = s.current { out.append(m) } }
         return out
     }
 }

@@ -19,7 +19,7 @@ struct PathwayCommand: ParsableCommand {
         subcommands: [
             DemoCommand.self, InitCommand.self, StatsCommand.self, AppendCommand.self, ImportCommand.self,
             EpisodeCommand.self, EpisodesCommand.self, DeadlinesCommand.self, RulesCommand.self,
-            QualityCommand.self, ReplayCommand.self, HistoryCommand.self,
+            QualityCommand.self, ReportCommand.self, ReplayCommand.self, HistoryCommand.self,
             RebuildCommand.self, VerifyCommand.self, HeadCommand.self, ExportCommand.self,
             VerifyBundleCommand.self, GenerateCommand.self, CodesCommand.self, DebugAppendLoopCommand.self,
         ]

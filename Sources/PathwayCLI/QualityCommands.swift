@@ -27,6 +27,7 @@ struct QualityCommand: ParsableCommand {
     @Option(help: ArgumentHelp("List the episodes behind one cell (needs --period and --group).", valueName: "INDICATOR")) var explain: String?
     @Option(help: ArgumentHelp("With --explain: institution or unit id, or national.", valueName: "G")) var group: String?
     @Option(help: "With --explain: all or service-caused.") var variant: String = "all"
+    @Option(help: ArgumentHelp("With --explain on a unit: the institution it belongs to (unit ids may repeat across institutions).", valueName: "I")) var institution: String?
     @Flag(help: "Show distributions and pathway-time percentiles instead of indicators.") var distributions = false
 
     func run() throws {
@@ -45,7 +46,7 @@ struct QualityCommand: ParsableCommand {
             defer { out.flush() }
             if let ind = explain {
                 guard let p = period, let g = group else { throw CLIError.usage("--explain needs --period P and --group G") }
-                let r = try ledger.explainQuality(indicator: ind, period: p, group: g, variant: variant)
+                let r = try ledger.explainQuality(indicator: ind, period: p, group: g, variant: variant, by: grouping, institution: institution)
                 if json {
                     var o = "{\"indicator\":\"\(ind)\",\"period\":\"\(p)\","
                     JSONText.key("group", into: &o); JSONText.string(g, into: &o)

@@ -1,0 +1,39 @@
+import ArgumentParser
+import Foundation
+import Ledger
+import Pathway
+import Quality
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a self-contained HTML quality report for a period: indicator tables per institution and unit, charts, and what each counts.",
+        discussion: "The file needs no network: styles and SVG charts are inline. tools/render-report.sh turns it into a PNG with headless Chromium.")
+    @OptionGroup var store: StoreOptions
+    @Option(help: ArgumentHelp("A month 2026-03, a tertial 2026-T1 or a year 2026.", valueName: "P")) var period: String
+    @Option(help: ArgumentHelp("The HTML file to write.", valueName: "FILE.html")) var out: String
+    @Option(name: .customLong("min-cell"), help: "Blank cells whose denominator is under N.") var minCell: Int = 0
+    @Option(name: .customLong("known-at"), help: ArgumentHelp("The numbers as they stood at this instant.", valueName: "INSTANT")) var knownAt: String?
+
+    func run() throws {
+        try PathwayCLI.run {
+            guard QualityPeriod(period) != nil else { throw CLIError.usage("--period must be a month 2026-03, a tertial 2026-T1 or a year 2026") }
+            let ledger = try store.open()
+            let counters: [QualityTable.Counter]
+            if let k = knownAt {
+                guard let i = Instant(rfc3339: k) else { throw CLIError.usage("--known-at must be an RFC 3339 instant") }
+                counters = try ledger.qualityCounters(knownAt: i)
+            } else {
+                counters = try ledger.qualityCounters()
+            }
+            let rows = QualityTable.rows(counters: counters, query: QualityQuery(period: period, minCell: minCell))
+            let dist = QualityTable.distributions(counters: counters, query: QualityQuery(period: period, minCell: minCell))
+            let trend = QualityTable.trend(counters: counters, period: period, minCell: minCell)
+            let head = try ledger.stats().head
+            let html = QualityReport.html(rows: rows, distributions: dist, trend: trend, period: period,
+                                          generatedFrom: "PathwayLedger store \(ledger.environment.path), log head \(head.anchor)" + (knownAt.map { ", as known at \($0)" } ?? ""))
+            guard FileManager.default.createFile(atPath: out, contents: Data(html.utf8)) else { throw CLIError.usage("cannot write \(out)") }
+            print("wrote \(out): \(rows.count) indicator rows, \(dist.count) distribution rows for \(period)")
+        }
+    }
+}
