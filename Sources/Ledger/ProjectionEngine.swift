@@ -1,6 +1,9 @@
 import EventLog
 import LMDB
 import Pathway
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Keeps the projections current and rebuilds them.
 ///
@@ -165,7 +168,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                     for r in newSink.records { try txn.put(dbs[r.database], r.key, r.value) }
                 }
             }
-            for (k, sum) in deltas.sorted(by: { $0.key.bytes.lexicographicallyPrecedes($1.key.bytes) }) where !sum.isZero {
+            for (k, sum) in deltas.sorted(by: { bytesLess($0.key.bytes, $1.key.bytes) }) where !sum.isZero {
                 let db = dbs[Int(k.bytes[0])]
                 let key = Array(k.bytes[1...])
                 let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
@@ -207,6 +210,12 @@ public final class ProjectionEngine: @unchecked Sendable {
             indexOfSymbol[s] = Int32(i)
             episodeIDs.append(symbol); histories.append(EpisodeHistory()); versions.append(0); lastPositions.append(0)
             return i
+        }
+
+        /// Episode indices in the byte order of their names (the order keys are stored in).
+        public func episodeOrder() -> [Int] {
+            let names = episodeIDs.map { symbols.nameBytes($0) }
+            return histories.indices.sorted { bytesLess(names[$0], names[$1]) }
         }
 
         public func snapshot(_ i: Int) -> EpisodeSnapshot {
@@ -271,13 +280,17 @@ public final class ProjectionEngine: @unchecked Sendable {
     }
 
     /// The records a projection holds for a fold, per database, sorted by key.
+    ///
+    /// Episodes are visited in key order, so a projection's main database (keyed by episode) comes
+    /// out sorted without a sort; only secondary indexes and counters are sorted, with `memcmp`.
     public func records(of p: Int, fold: Fold) -> [[(key: [UInt8], value: [UInt8])]] {
         let proj = projections[p]
         var perDB = [[(key: [UInt8], value: [UInt8])]](repeating: [], count: proj.databases.count)
+        let order = fold.episodeOrder()
         if proj.isAdditive {
             var sums = [[ByteKey: Counts]](repeating: [:], count: proj.databases.count)
             var sink = RecordSink()
-            for i in fold.histories.indices {
+            for i in order {
                 sink.records.removeAll(keepingCapacity: true)
                 proj.records(for: fold.snapshot(i), into: &sink)
                 for r in sink.records {
@@ -287,18 +300,22 @@ public final class ProjectionEngine: @unchecked Sendable {
             }
             for d in sums.indices {
                 perDB[d] = sums[d].filter { !$0.value.isZero }.map { ($0.key.bytes, $0.value.bytes) }
-                perDB[d].sort { $0.key.lexicographicallyPrecedes($1.key) }
+                perDB[d].sort { bytesLess($0.key, $1.key) }
             }
             return perDB
-        } else {
-            var sink = RecordSink()
-            for i in fold.histories.indices {
-                sink.records.removeAll(keepingCapacity: true)
-                proj.records(for: fold.snapshot(i), into: &sink)
-                for r in sink.records { perDB[r.database].append((r.key, r.value)) }
-            }
         }
-        for d in perDB.indices { perDB[d].sort { $0.key.lexicographicallyPrecedes($1.key) } }
+        var sink = RecordSink()
+        for i in order {
+            sink.records.removeAll(keepingCapacity: true)
+            proj.records(for: fold.snapshot(i), into: &sink)
+            for r in sink.records { perDB[r.database].append((r.key, r.value)) }
+        }
+        for d in perDB.indices {
+            var sorted = true
+            var k = 1
+            while k < perDB[d].count { if !bytesLess(perDB[d][k - 1].key, perDB[d][k].key) { sorted = false; break }; k += 1 }
+            if !sorted { perDB[d].sort { bytesLess($0.key, $1.key) } }
+        }
         return perDB
     }
 
@@ -440,4 +457,15 @@ struct ByteKey: Hashable {
     }
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+}
+
+/// Byte-wise order, as LMDB's default comparator sorts keys.
+@inline(__always) func bytesLess(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    a.withUnsafeBytes { x in
+        b.withUnsafeBytes { y in
+            let n = min(x.count, y.count)
+            let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+            return c != 0 ? c < 0 : x.count < y.count
+        }
+    }
 }
