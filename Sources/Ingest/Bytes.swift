@@ -121,6 +121,38 @@ func containsIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
     return false
 }
 
+/// Whether an 11-digit run in the value (optionally split 6 + 5 by a space or dash) has valid
+/// fødselsnummer / D-number check digits (mod 11). Used on free text, where any 11-digit run
+/// would refuse too much.
+func containsCheckedIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
+    let n = b.count
+    var i = 0
+    while i < n {
+        guard ASCII.isDigit(b[i]) else { i += 1; continue }
+        var digits: [Int] = []
+        var k = i
+        while k < n, digits.count < 12 {
+            if ASCII.isDigit(b[k]) { digits.append(Int(b[k]) - 48); k += 1 }
+            else if digits.count == 6, b[k] == ASCII.space || b[k] == ASCII.dash, k + 1 < n, ASCII.isDigit(b[k + 1]) { k += 1 }
+            else { break }
+        }
+        if digits.count == 11 && fodselsnummerCheckDigitsValid(digits) { return true }
+        i = max(k, i + 1)
+    }
+    return false
+}
+
+func fodselsnummerCheckDigitsValid(_ d: [Int]) -> Bool {
+    func control(_ weights: [Int]) -> Int? {
+        let sum = zip(weights, d).reduce(0) { $0 + $1.0 * $1.1 }
+        let r = 11 - sum % 11
+        return r == 11 ? 0 : (r == 10 ? nil : r)
+    }
+    guard let k1 = control([3, 7, 6, 1, 8, 9, 4, 5, 2]), k1 == d[9],
+          let k2 = control([5, 4, 3, 2, 7, 6, 5, 4, 3, 2]), k2 == d[10] else { return false }
+    return true
+}
+
 enum Quote {
     /// Values longer than this are cut (with "…") when quoted in a message.
     static let maxShown = 40

@@ -36,6 +36,16 @@ extension FieldSlots {
             throw fail(ln, .reason, .invalidCombination, "only allowed together with 'voids' or 'corrects'")
         }
 
+        // No identity numbers anywhere in the store: an identifier shaped like one is refused in
+        // any field, and free text (note, reason) may not carry one that passes the
+        // fødselsnummer/D-number check digits.
+        for f in [Field.id, .voids, .corrects, .episode, .institution, .unit, .author] where has(f) && looksLikeIdentityNumber(value(f)) {
+            throw fail(ln, f, .identityNumber, "looks like a national identity number (11 digits); identity numbers are never stored — use the system's own ids")
+        }
+        for f in [Field.note, .reason] where has(f) && containsCheckedIdentityNumber(value(f)) {
+            throw fail(ln, f, .identityNumber, "contains what looks like a national identity number (11 digits with valid check digits); remove it — identity numbers are never stored")
+        }
+
         let id = try key(ln, .id)
         if voids {
             let target = try key(ln, .voids)

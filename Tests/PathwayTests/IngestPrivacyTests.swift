@@ -1,0 +1,38 @@
+import Ingest
+import Pathway
+import Testing
+
+/// No national identity number reaches the store, in any field, and none is echoed in an error.
+@Suite("Ingest: identity numbers")
+struct IngestPrivacyTests {
+    /// A fødselsnummer-shaped value with valid check digits (synthetic, born 15.05.90).
+    static let checked = "15059010023"
+
+    @Test(arguments: ["id", "episode", "institution", "unit", "author"])
+    func anIdentityNumberShapedIdentifierIsRefusedInAnyField(field: String) {
+        let r = ingestReader().parse(ingestLine([(field, Self.checked)]))
+        #expect(r.events.isEmpty)
+        #expect(r.errors.count == 1)
+        #expect(r.errors.first?.field == field)
+        #expect(r.errors.first?.kind == .identityNumber)
+        #expect(!(r.errors.first?.description.contains(Self.checked) ?? true))
+    }
+
+    @Test func freeTextWithACheckedIdentityNumberIsRefusedWithoutEchoingIt() {
+        for text in ["ring om 150590 10023", "pnr 15059010023.", "150590-10023"] {
+            let r = ingestReader().parse(ingestLine([("note", text)]))
+            #expect(r.events.isEmpty, "note \(text)")
+            #expect(r.errors.first?.field == "note")
+            #expect(!(r.errors.first?.description.contains("10023") ?? true))
+        }
+        let void = #"{"id":"r-9","voids":"r-1","reason":"feil pasient 15059010023","author":"u-2"}"#
+        #expect(ingestReader().parse(void).errors.first?.field == "reason")
+    }
+
+    @Test func elevenDigitsWithoutValidCheckDigitsAreAllowedInFreeText() {
+        // An order number or a phone number with a country code is not an identity number.
+        let r = ingestReader().parse(ingestLine([("note", "ordre 12345678901")]))
+        #expect(r.errors.isEmpty)
+        #expect(r.events.count == 1)
+    }
+}
