@@ -21,6 +21,8 @@ let package = Package(
     products: [
         .executable(name: "pathway", targets: ["PathwayCLI"]),
         .library(name: "Ledger", targets: ["Ledger"]),
+        .library(name: "Audit", targets: ["Audit"]),
+        .library(name: "Synthetic", targets: ["Synthetic"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
