@@ -1,6 +1,9 @@
 import EventLog
 import LMDB
 import Ledger
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Walks the whole store and proves nothing was changed: the hash chain, gapless positions and
 /// stream versions, the stream and id indexes, an optional anchor, and every projection against a
@@ -43,7 +46,11 @@ public struct Verifier {
         var report = Report()
         let log = ledger.log
         try ledger.environment.read { txn in
-            var previous = [UInt8](repeating: 0, count: 32)
+            // The previous hash and the one computed now, in two fixed buffers: no allocation per event.
+            let previous = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+            let computed = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+            defer { previous.deallocate(); computed.deallocate() }
+            previous.initializeMemory(as: UInt8.self, repeating: 0)
             var expected: UInt64 = 1
             var lastVersion: [UInt64: UInt64] = [:]      // stream digest → last version seen
             var streamOf: [UInt64] = [0]                  // position → stream digest
@@ -70,8 +77,8 @@ public struct Verifier {
                     report.problems.append(Problem(position: key, what: "the event says it is at position \(e.position): events were moved or swapped"))
                     chainBroken = true; return false
                 }
-                let computed = previous.withUnsafeBytes { EventLog.chainHash(previous: $0, canonical: e.canonical) }
-                if !computed.elementsEqual(e.hash) {
+                EventLog.chainHash(previous: UnsafeRawBufferPointer(previous), canonical: e.canonical, into: computed)
+                if memcmp(computed.baseAddress!, e.hash.baseAddress!, 32) != 0 {
                     report.problems.append(Problem(position: key, what: "the hash chain breaks here: this event's content or the one before it was changed after it was appended"))
                     chainBroken = true; return false
                 }
@@ -83,7 +90,7 @@ public struct Verifier {
                 }
                 lastVersion[sd] = version
                 streamOf.append(sd); versionOf.append(version)
-                previous = Array(e.hash)
+                previous.copyMemory(from: e.hash)
                 report.events += 1
                 expected += 1
                 return true

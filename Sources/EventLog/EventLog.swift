@@ -155,6 +155,22 @@ public final class EventLog: Sendable {
             return Array(SHA256.hash(data: UnsafeRawBufferPointer(b)))
         }
     }
+    /// The chain hash written into `out` (32 bytes) without allocating: the verifier's hot path.
+    /// `previous` and `out` may be the same memory.
+    public static func chainHash(previous: UnsafeRawBufferPointer, canonical: UnsafeRawBufferPointer,
+                                 into out: UnsafeMutableRawBufferPointer) {
+        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &buffer) { b in
+            b.baseAddress!.copyMemory(from: previous.baseAddress!, byteCount: 32)
+            SHA256.hash(data: canonical).withUnsafeBytes { d in
+                (b.baseAddress! + 32).copyMemory(from: d.baseAddress!, byteCount: 32)
+            }
+            SHA256.hash(data: UnsafeRawBufferPointer(b)).withUnsafeBytes { h in
+                out.baseAddress!.copyMemory(from: h.baseAddress!, byteCount: 32)
+            }
+        }
+    }
+
     /// SHA-256 of an event's canonical bytes.
     public static func contentDigest(_ canonical: UnsafeRawBufferPointer) -> [UInt8] {
         Array(SHA256.hash(data: canonical))
