@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// One registration as the pathway rules, timers and indicators see it: two bytes of code, a date,
 /// a setting and interned names. Small and free of `String`s so a fold over millions of events
 /// allocates nothing per event.
@@ -130,19 +136,42 @@ public struct EpisodeHistory: Sendable, Equatable {
 /// Numbers follow first appearance, so the same input always gives the same numbering; the
 /// byte-keyed path lets the fold intern a name straight from the memory map without making a
 /// `String` or hashing one.
+///
+/// The table is the fold's hottest structure (four look-ups per event), so it keeps its bytes in
+/// one flat arena behind an unsafe pointer: no per-name arrays, no retain/release and no dynamic
+/// exclusivity checks per look-up, `memcmp` for the comparison. Not thread-safe: one fold, one table.
 public final class SymbolTable: @unchecked Sendable {
-    public private(set) var names: [String] = [""]
-    private var bytes: [[UInt8]] = [[]]
-    private var buckets: [Int32]
-    private var mask: Int
+    struct State {
+        var arena: UnsafeMutablePointer<UInt8>
+        var arenaCount = 0, arenaCapacity: Int
+        var starts: UnsafeMutablePointer<Int>      // id → offset in the arena
+        var lengths: UnsafeMutablePointer<Int32>
+        var hashes: UnsafeMutablePointer<UInt64>
+        var count = 0, idCapacity: Int
+        var buckets: UnsafeMutablePointer<Int32>   // open addressing, -1 = empty
+        var mask: Int
+    }
+    private let s: UnsafeMutablePointer<State>
+    /// Names as `String`s, made once per distinct name.
+    public private(set) var names: [String] = []
 
     public init() {
-        buckets = [Int32](repeating: -1, count: 1024)
-        mask = 1023
-        insertBucket(hash: Self.hash(UnsafeRawBufferPointer(start: nil, count: 0)), id: 0)
+        s = .allocate(capacity: 1)
+        let buckets = UnsafeMutablePointer<Int32>.allocate(capacity: 1024)
+        buckets.initialize(repeating: -1, count: 1024)
+        s.initialize(to: State(arena: .allocate(capacity: 4096), arenaCapacity: 4096,
+                               starts: .allocate(capacity: 256), lengths: .allocate(capacity: 256),
+                               hashes: .allocate(capacity: 256), idCapacity: 256, buckets: buckets, mask: 1023))
+        _ = intern(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
-    public var count: Int { names.count }
+    deinit {
+        s.pointee.arena.deallocate(); s.pointee.starts.deallocate(); s.pointee.lengths.deallocate()
+        s.pointee.hashes.deallocate(); s.pointee.buckets.deallocate()
+        s.deinitialize(count: 1); s.deallocate()
+    }
+
+    public var count: Int { s.pointee.count }
 
     @inline(__always) static func hash(_ b: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -150,44 +179,75 @@ public final class SymbolTable: @unchecked Sendable {
         return h ^ (h >> 29)
     }
 
-    private func insertBucket(hash: UInt64, id: Int32) {
-        var i = Int(truncatingIfNeeded: hash) & mask
-        while buckets[i] >= 0 { i = (i + 1) & mask }
-        buckets[i] = id
-    }
-
-    private func grow() {
-        let n = buckets.count * 2
-        buckets = [Int32](repeating: -1, count: n)
-        mask = n - 1
-        for (id, b) in bytes.enumerated() {
-            b.withUnsafeBytes { insertBucket(hash: Self.hash($0), id: Int32(id)) }
-        }
-    }
-
     public func intern(bytes b: UnsafeRawBufferPointer) -> Int32 {
         let h = Self.hash(b)
-        var i = Int(truncatingIfNeeded: h) & mask
+        var i = Int(truncatingIfNeeded: h) & s.pointee.mask
         while true {
-            let id = buckets[i]
+            let id = s.pointee.buckets[i]
             if id < 0 { break }
-            if bytes[Int(id)].withUnsafeBytes({ $0.elementsEqual(b) }) { return id }
-            i = (i + 1) & mask
+            let k = Int(id)
+            if s.pointee.hashes[k] == h, Int(s.pointee.lengths[k]) == b.count,
+               b.count == 0 || memcmp(s.pointee.arena + s.pointee.starts[k], b.baseAddress!, b.count) == 0 {
+                return id
+            }
+            i = (i + 1) & s.pointee.mask
         }
-        let id = Int32(names.count)
-        names.append(String(decoding: b, as: UTF8.self))
-        bytes.append(Array(b))
-        buckets[i] = id
-        if names.count * 2 > buckets.count { grow() }
-        return id
+        return insert(b, hash: h, bucket: i)
     }
 
-    public func intern(_ s: String) -> Int32 {
-        var t = s
+    private func insert(_ b: UnsafeRawBufferPointer, hash h: UInt64, bucket: Int) -> Int32 {
+        var st = s.pointee
+        if st.arenaCount + b.count > st.arenaCapacity {
+            var cap = st.arenaCapacity * 2
+            while cap < st.arenaCount + b.count { cap *= 2 }
+            let next = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+            next.update(from: st.arena, count: st.arenaCount)
+            st.arena.deallocate(); st.arena = next; st.arenaCapacity = cap
+        }
+        if st.count == st.idCapacity {
+            let cap = st.idCapacity * 2
+            func grow<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
+                let n = UnsafeMutablePointer<T>.allocate(capacity: cap)
+                n.moveInitialize(from: p, count: st.count); p.deallocate(); return n
+            }
+            st.starts = grow(st.starts); st.lengths = grow(st.lengths); st.hashes = grow(st.hashes)
+            st.idCapacity = cap
+        }
+        let id = st.count
+        if b.count > 0 { (st.arena + st.arenaCount).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count) }
+        st.starts[id] = st.arenaCount; st.lengths[id] = Int32(b.count); st.hashes[id] = h
+        st.arenaCount += b.count
+        st.count += 1
+        st.buckets[bucket] = Int32(id)
+        s.pointee = st
+        names.append(String(decoding: b, as: UTF8.self))
+        if st.count * 2 > st.mask + 1 { rehash() }
+        return Int32(id)
+    }
+
+    private func rehash() {
+        let size = (s.pointee.mask + 1) * 2
+        s.pointee.buckets.deallocate()
+        let buckets = UnsafeMutablePointer<Int32>.allocate(capacity: size)
+        buckets.initialize(repeating: -1, count: size)
+        let mask = size - 1
+        for id in 0..<s.pointee.count {
+            var i = Int(truncatingIfNeeded: s.pointee.hashes[id]) & mask
+            while buckets[i] >= 0 { i = (i + 1) & mask }
+            buckets[i] = Int32(id)
+        }
+        s.pointee.buckets = buckets
+        s.pointee.mask = mask
+    }
+
+    public func intern(_ str: String) -> Int32 {
+        var t = str
         return t.withUTF8 { intern(bytes: UnsafeRawBufferPointer($0)) }
     }
 
     public func name(_ i: Int32) -> String { names[Int(i)] }
     /// The name's UTF-8 bytes, for comparisons without making a `String`.
-    public func nameBytes(_ i: Int32) -> [UInt8] { bytes[Int(i)] }
+    public func nameBytes(_ i: Int32) -> [UInt8] {
+        Array(UnsafeBufferPointer(start: s.pointee.arena + s.pointee.starts[Int(i)], count: Int(s.pointee.lengths[Int(i)])))
+    }
 }
