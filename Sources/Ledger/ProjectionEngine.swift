@@ -1,4 +1,5 @@
 import EventLog
+import Foundation
 import LMDB
 import Pathway
 #if canImport(Glibc)
@@ -190,7 +191,7 @@ public final class ProjectionEngine: @unchecked Sendable {
     // MARK: - Folding the whole log
 
     /// Every episode's corrected history, folded from the log in memory.
-    public struct Fold {
+    public struct Fold: Sendable {
         public var symbols = SymbolTable()
         public var episodeIDs: [Int32] = []          // index → symbol of the episode name
         public var histories: [EpisodeHistory] = []
@@ -283,34 +284,53 @@ public final class ProjectionEngine: @unchecked Sendable {
     ///
     /// Episodes are visited in key order, so a projection's main database (keyed by episode) comes
     /// out sorted without a sort; only secondary indexes and counters are sorted, with `memcmp`.
+    /// The per-episode work — the bulk of a rebuild — runs on every core: episodes are split into
+    /// contiguous runs of the key order, each run folded on its own, and the runs joined in order,
+    /// so the result is the same bytes whatever the number of cores.
     public func records(of p: Int, fold: Fold) -> [[(key: [UInt8], value: [UInt8])]] {
         let proj = projections[p]
-        var perDB = [[(key: [UInt8], value: [UInt8])]](repeating: [], count: proj.databases.count)
+        let dbCount = proj.databases.count
         let order = fold.episodeOrder()
+        let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 4, order.count / 4096))
+        let bounds = (0...runs).map { $0 * order.count / runs }
+        typealias Records = [[(key: [UInt8], value: [UInt8])]]
         if proj.isAdditive {
-            var sums = [[ByteKey: Counts]](repeating: [:], count: proj.databases.count)
-            var sink = RecordSink()
-            for i in order {
-                sink.records.removeAll(keepingCapacity: true)
-                proj.records(for: fold.snapshot(i), into: &sink)
-                for r in sink.records {
-                    let k = ByteKey(r.key)
-                    sums[r.database][k, default: .zero] = sums[r.database][k, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! }
+            let parts: [[[ByteKey: Counts]]] = parallelMap(runs) { r in
+                var sums = [[ByteKey: Counts]](repeating: [:], count: dbCount)
+                var sink = RecordSink()
+                for i in order[bounds[r]..<bounds[r + 1]] {
+                    sink.records.removeAll(keepingCapacity: true)
+                    proj.records(for: fold.snapshot(i), into: &sink)
+                    for rec in sink.records {
+                        let k = ByteKey(rec.key)
+                        sums[rec.database][k, default: .zero] = sums[rec.database][k, default: .zero] + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
+                    }
                 }
+                return sums
             }
-            for d in sums.indices {
-                perDB[d] = sums[d].filter { !$0.value.isZero }.map { ($0.key.bytes, $0.value.bytes) }
+            var perDB = Records(repeating: [], count: dbCount)
+            for d in 0..<dbCount {
+                var total = parts[0][d]
+                for part in parts.dropFirst() { total.merge(part[d], uniquingKeysWith: +) }
+                perDB[d] = total.filter { !$0.value.isZero }.map { ($0.key.bytes, $0.value.bytes) }
                 perDB[d].sort { bytesLess($0.key, $1.key) }
             }
             return perDB
         }
-        var sink = RecordSink()
-        for i in order {
-            sink.records.removeAll(keepingCapacity: true)
-            proj.records(for: fold.snapshot(i), into: &sink)
-            for r in sink.records { perDB[r.database].append((r.key, r.value)) }
+        let parts: [Records] = parallelMap(runs) { r in
+            var perDB = Records(repeating: [], count: dbCount)
+            var sink = RecordSink()
+            for i in order[bounds[r]..<bounds[r + 1]] {
+                sink.records.removeAll(keepingCapacity: true)
+                proj.records(for: fold.snapshot(i), into: &sink)
+                for rec in sink.records { perDB[rec.database].append((rec.key, rec.value)) }
+            }
+            return perDB
         }
-        for d in perDB.indices {
+        var perDB = Records(repeating: [], count: dbCount)
+        for d in 0..<dbCount {
+            perDB[d].reserveCapacity(parts.reduce(0) { $0 + $1[d].count })
+            for part in parts { perDB[d].append(contentsOf: part[d]) }
             var sorted = true
             var k = 1
             while k < perDB[d].count { if !bytesLess(perDB[d][k - 1].key, perDB[d][k].key) { sorted = false; break }; k += 1 }
@@ -318,6 +338,9 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
         return perDB
     }
+
+    /// How many threads the per-episode work of a rebuild uses.
+    static let workers = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
 
     // MARK: - Rebuild (blue/green)
 
@@ -468,4 +491,22 @@ struct ByteKey: Hashable {
             return c != 0 ? c < 0 : x.count < y.count
         }
     }
+}
+
+/// Runs `body(0)…body(n−1)` on all cores and returns the results in index order.
+func parallelMap<R>(_ n: Int, _ body: @Sendable (Int) -> R) -> [R] {
+    if n == 1 { return [body(0)] }
+    let slots = ParallelSlots<R>(n)
+    let lock = NSLock()
+    DispatchQueue.concurrentPerform(iterations: n) { i in
+        let r = body(i)
+        lock.lock(); slots.values[i] = r; lock.unlock()
+    }
+    return slots.values.map { $0! }
+}
+
+/// Result slots written by concurrent workers, each at its own index, under a lock.
+final class ParallelSlots<R>: @unchecked Sendable {
+    var values: [R?]
+    init(_ n: Int) { values = [R?](repeating: nil, count: n) }
 }
