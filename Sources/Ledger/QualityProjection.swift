@@ -40,6 +40,12 @@ extension Ledger {
         }
     }
 
+    /// The maintained counters, or — given an instant — the counters as they stood then.
+    public func qualityCounters(knownAt: Instant?) throws -> [QualityTable.Counter] {
+        if let k = knownAt { return try qualityCounters(knownAt: k) }
+        return try qualityCounters()
+    }
+
     /// The quality counters as they stood at `knownAt`: a fold of only the events recorded by then
     /// (their recordedAt, else their append instant), computed on demand.
     public func qualityCounters(knownAt: Instant, rules: RuleBook = RuleBook.bundled) throws -> [QualityTable.Counter] {

@@ -73,7 +73,8 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         return era * 146097 + doe - 719468
     }
-    static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
+    /// Year, month and day of a day number (days since 1970-01-01), without building a date.
+    @inline(__always) public static func civilFromDays(_ z0: Int) -> (Int, Int, Int) {
         let z = z0 + 719468
         let era = (z >= 0 ? z : z - 146096) / 146097
         let doe = z - era * 146097

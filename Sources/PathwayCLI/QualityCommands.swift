@@ -61,13 +61,7 @@ struct QualityCommand: ParsableCommand {
                 }
                 return
             }
-            let counters: [QualityTable.Counter]
-            if let k = knownAt {
-                guard let i = Instant(rfc3339: k) else { throw CLIError.usage("--known-at must be an RFC 3339 instant") }
-                counters = try ledger.qualityCounters(knownAt: i)
-            } else {
-                counters = try ledger.qualityCounters()
-            }
+            let counters = try ledger.qualityCounters(knownAt: try parseKnownAt(knownAt))
             let query = QualityQuery(period: period, by: grouping, indicator: indicator, minCell: minCell)
             if distributions {
                 let rows = QualityTable.distributions(counters: counters, query: query)

@@ -19,13 +19,7 @@ struct ReportCommand: ParsableCommand {
         try PathwayCLI.run {
             guard QualityPeriod(period) != nil else { throw CLIError.usage("--period must be a month 2026-03, a tertial 2026-T1 or a year 2026") }
             let ledger = try store.open()
-            let counters: [QualityTable.Counter]
-            if let k = knownAt {
-                guard let i = Instant(rfc3339: k) else { throw CLIError.usage("--known-at must be an RFC 3339 instant") }
-                counters = try ledger.qualityCounters(knownAt: i)
-            } else {
-                counters = try ledger.qualityCounters()
-            }
+            let counters = try ledger.qualityCounters(knownAt: try parseKnownAt(knownAt))
             let rows = QualityTable.rows(counters: counters, query: QualityQuery(period: period, minCell: minCell))
             let dist = QualityTable.distributions(counters: counters, query: QualityQuery(period: period, minCell: minCell))
             let trend = QualityTable.trend(counters: counters, period: period, minCell: minCell)
@@ -36,4 +30,11 @@ struct ReportCommand: ParsableCommand {
             print("wrote \(out): \(rows.count) indicator rows, \(dist.count) distribution rows for \(period)")
         }
     }
+}
+
+/// `--known-at` as an instant, or nil when not given.
+func parseKnownAt(_ text: String?) throws -> Instant? {
+    guard let t = text else { return nil }
+    guard let i = Instant(rfc3339: t) else { throw CLIError.usage("--known-at must be an RFC 3339 instant such as 2026-01-05T10:00:00Z") }
+    return i
 }

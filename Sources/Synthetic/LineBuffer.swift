@@ -1,3 +1,5 @@
+import Pathway
+
 /// A fixed, reused byte buffer the generator writes lines into, with no Foundation formatting and no
 /// allocation per line. Everything written is ASCII.
 struct LineBuffer: ~Copyable {
@@ -80,18 +82,7 @@ struct LineBuffer: ~Copyable {
     }
 }
 
-/// Howard Hinnant's civil_from_days, as in `CivilDate`, without building a `CivilDate`.
+/// Year, month and day of a day number: the same arithmetic as `CivilDate`, shared.
 enum CivilParts {
-    @inline(__always) static func of(_ z0: Int) -> (Int, Int, Int) {
-        let z = z0 + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let y = yoe + era * 400
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        return (m <= 2 ? y + 1 : y, m, d)
-    }
+    @inline(__always) static func of(_ z0: Int) -> (Int, Int, Int) { CivilDate.civilFromDays(z0) }
 }
