@@ -6,15 +6,15 @@ import Pathway
 /// everything known (no as-of date), so a status is read at query time for any as-of date.
 ///
 /// Database `timers` (key = episode): institution, unit as length-prefixed text ‖ the encoded
-/// timers. Database `closing` indexes every timer by the date it stops being open — its met date
-/// or the episode's end, whichever comes first, or "never" while neither is registered —
-/// (closes (4, order-preserving) ‖ episode ‖ 0x00 ‖ kind ‖ place), so the open timers as of a
-/// date D are a range scan from D + 1 rather than a walk over every episode: for today, only the
-/// timers still running.
+/// timers. Database `closing` indexes each episode once, by the last date any of its timers is
+/// still open — a timer stops being open at its met date or the episode's end, whichever comes
+/// first, and is open for good while neither is registered — (closes (4, order-preserving) ‖
+/// episode). The episodes with a timer open on a date D are then a range scan from D + 1 rather
+/// than a walk over every episode: for today, only the episodes with a timer still running.
 public struct DeadlinesProjection: EpisodeProjection {
     public let name = "deadlines"
     public let databases = ["timers", "closing"]
-    public let schemaVersion: UInt32 = 1
+    public let schemaVersion: UInt32 = 2
     public let rules: RuleBook
     public init(rules: RuleBook = RuleBook.bundled) { self.rules = rules }
 
@@ -27,15 +27,15 @@ public struct DeadlinesProjection: EpisodeProjection {
         putString(s.symbols.name(m.unit), &value)
         value.append(contentsOf: Deadlines.encode(timers))
         sink.put(database: 0, key: Array(s.episode.utf8), value: value)
+        var lastOpen: CivilDate? = nil   // nil: some timer never closes
+        var neverCloses = false
         for t in timers {
-            let closes = [t.met?.date, t.episodeEnd].compactMap { $0 }.min()
-            var key = closes.map(DeadlinesProjection.dateKey) ?? [0xff, 0xff, 0xff, 0xff]
-            key.append(contentsOf: s.episode.utf8)
-            key.append(0)
-            key.append(t.kind.rawValue)
-            key.append(contentsOf: BigEndian.bytes(t.place))
-            sink.put(database: 1, key: key, value: [])
+            guard let closes = [t.met?.date, t.episodeEnd].compactMap({ $0 }).min() else { neverCloses = true; break }
+            if lastOpen == nil || closes > lastOpen! { lastOpen = closes }
         }
+        var key = neverCloses ? [0xff, 0xff, 0xff, 0xff] : DeadlinesProjection.dateKey(lastOpen!)
+        key.append(contentsOf: s.episode.utf8)
+        sink.put(database: 1, key: key, value: [])
     }
 
     /// A date as 4 bytes that sort in date order.

@@ -142,11 +142,9 @@ extension Ledger {
             let from = DeadlinesProjection.dateKey(asOf.adding(days: 1))
             try txn.withCursor(db) { c in
                 var entry = try from.withUnsafeBytes { try c.seek(atOrAfter: $0) }
-                while let (k, _) = entry, k.count > 5 {
-                    if let z = k[4...].firstIndex(of: 0) {
-                        let ep = String(decoding: UnsafeRawBufferPointer(rebasing: k[4..<z]), as: UTF8.self)
-                        if seen.insert(ep).inserted { out.append(ep) }
-                    }
+                while let (k, _) = entry, k.count > 4 {
+                    let ep = String(decoding: UnsafeRawBufferPointer(rebasing: k[4...]), as: UTF8.self)
+                    if seen.insert(ep).inserted { out.append(ep) }
                     entry = try c.next()
                 }
             }
