@@ -1,0 +1,72 @@
+// swift-tools-version: 6.1
+//
+// PathwayLedger's benchmark suite (issue 8), a package of its own so the main package builds and
+// tests without package-benchmark. Run from this directory:
+//
+//     swift package --disable-sandbox benchmark                 # all suites, 1,000,000 events
+//     PATHWAY_BENCH_EVENTS=10000000 swift package --disable-sandbox benchmark --target Rebuilds
+//
+// (`--disable-sandbox` because the benchmarks write LMDB stores.) See RESULTS.md for the settings
+// (environment variables), the figures and the machine they came from.
+import PackageDescription
+
+// The root package exports only the `pathway` executable and the `Ledger` library. Ledger's own
+// dependencies (LMDB, EventLog, Pathway, Deadlines, Quality, Ingest) are importable through it, but
+// Audit (Verifier, Replay) and Synthetic (SyntheticGenerator) are not products. Until the root
+// package exports them, they are compiled here from the very same files, through the symbolic
+// links Linked/Audit -> ../../Sources/Audit and Linked/Synthetic -> ../../Sources/Synthetic, under
+// module names of their own (SwiftPM wants target names unique across the package graph).
+let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "PathwayLedgerBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "PathwayLedger", path: ".."),
+        // Naming only the MallocInterposer trait switches off benchmark's default RuntimeInterposer
+        // trait, and SwiftPM then prunes swift-runtime-interposer (not mirrored here) from resolution.
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .target(
+            name: "BenchAudit",
+            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), .product(name: "Crypto", package: "swift-crypto")],
+            path: "Linked/Audit",
+            swiftSettings: swift6
+        ),
+        .target(
+            name: "BenchSynthetic",
+            dependencies: [.product(name: "Ledger", package: "PathwayLedger")],
+            path: "Linked/Synthetic",
+            swiftSettings: swift6
+        ),
+        .target(
+            name: "BenchSupport",
+            dependencies: [
+                .product(name: "Ledger", package: "PathwayLedger"),
+                .product(name: "Benchmark", package: "benchmark"),
+                "BenchSynthetic",
+            ],
+            path: "Sources/BenchSupport",
+            swiftSettings: swift6
+        ),
+    ]
+)
+
+// One executable per suite, in Benchmarks/<Name>/<Name>.swift.
+for suite in ["Appends", "Import", "Rebuilds", "Queries", "Verify"] {
+    package.targets.append(
+        .executableTarget(
+            name: suite,
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Ledger", package: "PathwayLedger"),
+                "BenchSupport", "BenchAudit",
+            ],
+            path: "Benchmarks/\(suite)",
+            swiftSettings: swift6,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        )
+    )
+}
