@@ -5,7 +5,7 @@ import Pathway
 /// Every projection in the ledger is a pure function of this snapshot, which is itself a pure fold
 /// of the log. That is what makes a rebuilt projection byte-identical to the maintained one, and
 /// what lets one episode be evaluated "as known at" an instant or "as valid at" a date on demand.
-public struct EpisodeSnapshot {
+public struct EpisodeSnapshot: Sendable {
     public let episode: String
     public let history: EpisodeHistory
     public let symbols: SymbolTable
@@ -24,7 +24,7 @@ public struct EpisodeSnapshot {
 
 /// Where a projection writes its records for one episode.
 public struct RecordSink {
-    public struct Record: Equatable {
+    public struct Record: Equatable, Sendable {
         public var database: Int
         public var key: [UInt8]
         public var value: [UInt8]

@@ -136,52 +136,75 @@ public final class ProjectionEngine: @unchecked Sendable {
             return true
         }
         let order = names.indices.sorted { names[$0].utf8.lexicographicallyPrecedes(names[$1].utf8) }
-        for p in projections.indices {
+        // The per-episode work (old and new records of every projection) runs on every core in
+        // contiguous runs of the key order; the writes then happen in that order on this thread.
+        let work = dirtyList
+        let episodeNames = names
+        let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 4, order.count / 2048))
+        let bounds = (0...runs).map { $0 * order.count / runs }
+        for p in self.projections.indices {
             let dbs = try activeDatabases(p, in: txn)
-            // Additive deltas are collected in a list and merged after sorting: hashing byte-array
-            // keys per record cost more than the sort.
-            var deltas: [ByteKey: Counts] = [:]
-            for slot in order {
-                let d = dirtyList[slot]
-                let episode = names[slot]
-                var oldSink = RecordSink(), newSink = RecordSink()
-                if let old = d.old { projections[p].records(for: old, into: &oldSink) }
-                let snapshot = EpisodeSnapshot(episode: episode, history: d.history, symbols: symbols,
-                                               version: d.version, lastPosition: d.lastPosition)
-                projections[p].records(for: snapshot, into: &newSink)
-                if projections[p].isAdditive {
-                    for r in oldSink.records {
-                        let k = ByteKey([UInt8(r.database)] + r.key)
-                        deltas[k, default: .zero] = deltas[k, default: .zero] - r.value.withUnsafeBytes { Counts(bytes: $0)! }
+            let proj = self.projections[p]
+            if proj.isAdditive {
+                let parts: [[ByteKey: Counts]] = parallelMap(runs) { r in
+                    var deltas: [ByteKey: Counts] = [:]
+                    var oldSink = RecordSink(), newSink = RecordSink()
+                    for slot in order[bounds[r]..<bounds[r + 1]] {
+                        let d = work[slot]
+                        oldSink.records.removeAll(keepingCapacity: true); newSink.records.removeAll(keepingCapacity: true)
+                        if let old = d.old { proj.records(for: old, into: &oldSink) }
+                        proj.records(for: EpisodeSnapshot(episode: episodeNames[slot], history: d.history, symbols: symbols,
+                                                          version: d.version, lastPosition: d.lastPosition), into: &newSink)
+                        for rec in oldSink.records {
+                            let k = ByteKey([UInt8(rec.database)] + rec.key)
+                            deltas[k, default: .zero] = deltas[k, default: .zero] - rec.value.withUnsafeBytes { Counts(bytes: $0)! }
+                        }
+                        for rec in newSink.records {
+                            let k = ByteKey([UInt8(rec.database)] + rec.key)
+                            deltas[k, default: .zero] = deltas[k, default: .zero] + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
+                        }
                     }
-                    for r in newSink.records {
-                        let k = ByteKey([UInt8(r.database)] + r.key)
-                        deltas[k, default: .zero] = deltas[k, default: .zero] + r.value.withUnsafeBytes { Counts(bytes: $0)! }
-                    }
-                } else if oldSink.records.isEmpty {
-                    for r in newSink.records { try txn.put(dbs[r.database], r.key, r.value) }
-                } else if oldSink.records == newSink.records {
-                    continue
-                } else {
-                    for r in oldSink.records where !newSink.records.contains(where: { $0.database == r.database && $0.key == r.key }) {
-                        try txn.delete(dbs[r.database], r.key)
-                    }
-                    for r in newSink.records { try txn.put(dbs[r.database], r.key, r.value) }
+                    return deltas
                 }
-            }
-            for (k, sum) in deltas.sorted(by: { bytesLess($0.key.bytes, $1.key.bytes) }) where !sum.isZero {
-                let db = dbs[Int(k.bytes[0])]
-                let key = Array(k.bytes[1...])
-                let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
-                let next = current + sum
-                if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
+                var deltas = parts[0]
+                for part in parts.dropFirst() { deltas.merge(part, uniquingKeysWith: +) }
+                for (k, sum) in deltas.sorted(by: { bytesLess($0.key.bytes, $1.key.bytes) }) where !sum.isZero {
+                    let db = dbs[Int(k.bytes[0])]
+                    let key = Array(k.bytes[1...])
+                    let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
+                    let next = current + sum
+                    if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
+                }
+            } else {
+                // Per episode: the keys to delete and the records to put.
+                typealias Change = (deletes: [RecordSink.Record], puts: [RecordSink.Record])
+                let parts: [[Change]] = parallelMap(runs) { r in
+                    var changes: [Change] = []
+                    for slot in order[bounds[r]..<bounds[r + 1]] {
+                        let d = work[slot]
+                        var oldSink = RecordSink(), newSink = RecordSink()
+                        if let old = d.old { proj.records(for: old, into: &oldSink) }
+                        proj.records(for: EpisodeSnapshot(episode: episodeNames[slot], history: d.history, symbols: symbols,
+                                                          version: d.version, lastPosition: d.lastPosition), into: &newSink)
+                        if oldSink.records == newSink.records { continue }
+                        let deletes = oldSink.records.filter { o in !newSink.records.contains { $0.database == o.database && $0.key == o.key } }
+                        changes.append((deletes, newSink.records))
+                    }
+                    return changes
+                }
+                for part in parts {
+                    for change in part {
+                        for r in change.deletes { try txn.delete(dbs[r.database], r.key) }
+                        for r in change.puts { try txn.put(dbs[r.database], r.key, r.value) }
+                    }
+                }
             }
             try txn.put(meta, metaKey("checkpoint", p), BigEndian.bytes(head))
         }
         return count
     }
 
-    struct Dirty {
+    struct Dirty: Sendable {
         var old: EpisodeSnapshot?
         var history: EpisodeHistory
         var version: UInt64
