@@ -11,7 +11,7 @@ struct VerifyCommand: ParsableCommand {
     @OptionGroup var store: StoreOptions
     @Option(help: ArgumentHelp("Also confirm the log still holds exactly this prefix.", valueName: "POSITION:HASH"))
     var anchor: String?
-    @Flag(help: "Check only the projections (skip nothing else: the log is always checked first).") var projections = false
+    @Flag(help: "Compare every projection, byte for byte, with a fresh fold of the log (the default; the log itself is always checked first).") var projections = false
     @Flag(name: .customLong("log-only"), help: "Check the log and indexes but not the projections.") var logOnly = false
 
     func run() throws {
@@ -21,6 +21,7 @@ struct VerifyCommand: ParsableCommand {
                 guard let parsed = Verifier.Anchor(text) else { throw CLIError.usage("--anchor must be POSITION:HASH with a 64-digit hex hash, as `pathway head` prints") }
                 a = parsed
             } else { a = nil }
+            if projections && logOnly { throw CLIError.usage("--projections and --log-only contradict each other") }
             let ledger = try store.open(allowingProjectionsAhead: true)
             let t0 = monotonicSeconds()
             let r = try Verifier(ledger: ledger).verify(anchor: a, projections: !logOnly)
