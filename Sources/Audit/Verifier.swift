@@ -1,4 +1,5 @@
 import EventLog
+import Foundation
 import LMDB
 import Ledger
 #if canImport(Glibc)
@@ -47,15 +48,37 @@ public struct Verifier {
         let log = ledger.log
         try ledger.environment.read { txn in
             // The previous hash and the one computed now, in two fixed buffers: no allocation per event.
-            let previous = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
-            let computed = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
-            defer { previous.deallocate(); computed.deallocate() }
-            previous.initializeMemory(as: UInt8.self, repeating: 0)
+            // Every link is checked against the *stored* previous hash, so links are independent:
+            // the walk does the ordered checks (positions, versions) and queues the links, and the
+            // queued links are hashed on every core, a batch at a time. The pointers point into
+            // the read transaction's memory map, valid until it ends.
+            let zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+            defer { zero.deallocate() }
+            zero.initializeMemory(as: UInt8.self, repeating: 0)
+            var pending: [PendingLink] = []
+            pending.reserveCapacity(Verifier.batch)
+            var previousHash = UnsafeRawBufferPointer(zero)
             var expected: UInt64 = 1
             var lastVersion: [UInt64: UInt64] = [:]      // stream digest → last version seen
             var streamOf: [UInt64] = [0]                  // position → stream digest
             var versionOf: [UInt64] = [0]                 // position → version
             var chainBroken = false
+            /// Hashes the queued links; the first bad one becomes the report's problem.
+            func flush() {
+                guard !pending.isEmpty, !chainBroken || !report.problems.isEmpty else { return }
+                if let bad = Verifier.firstBrokenLink(pending) {
+                    let message = "the hash chain breaks here: this event's content or the one before it was changed after it was appended"
+                    if let i = report.problems.firstIndex(where: { $0.position >= bad }) {
+                        report.problems.insert(Problem(position: bad, what: message), at: i)
+                        report.problems.removeSubrange((i + 1)...)
+                    } else if report.problems.isEmpty {
+                        report.problems.append(Problem(position: bad, what: message))
+                    }
+                    report.events = min(report.events, Int(bad) - 1)
+                    chainBroken = true
+                }
+                pending.removeAll(keepingCapacity: true)
+            }
             try log.scanRaw(in: txn) { k, v in
                 guard k.count == 8 else {
                     report.problems.append(Problem(position: expected, what: "a log key is \(k.count) bytes, not 8: the log database was altered"))
@@ -77,11 +100,7 @@ public struct Verifier {
                     report.problems.append(Problem(position: key, what: "the event says it is at position \(e.position): events were moved or swapped"))
                     chainBroken = true; return false
                 }
-                EventLog.chainHash(previous: UnsafeRawBufferPointer(previous), canonical: e.canonical, into: computed)
-                if memcmp(computed.baseAddress!, e.hash.baseAddress!, 32) != 0 {
-                    report.problems.append(Problem(position: key, what: "the hash chain breaks here: this event's content or the one before it was changed after it was appended"))
-                    chainBroken = true; return false
-                }
+                pending.append(PendingLink(position: key, previous: previousHash, canonical: e.canonical, hash: e.hash))
                 let sd = digest(e.stream)
                 let version = (lastVersion[sd] ?? 0) + 1
                 if e.version != version {
@@ -90,11 +109,13 @@ public struct Verifier {
                 }
                 lastVersion[sd] = version
                 streamOf.append(sd); versionOf.append(version)
-                previous.copyMemory(from: e.hash)
+                previousHash = e.hash
                 report.events += 1
                 expected += 1
+                if pending.count >= Verifier.batch { flush(); if chainBroken { return false } }
                 return true
             }
+            flush()
             report.head = try log.head(in: txn)
             report.streams = lastVersion.count
             guard !chainBroken else { return }
@@ -144,9 +165,46 @@ public struct Verifier {
         return report
     }
 
+    /// One link to check: SHA-256(previous ‖ SHA-256(canonical)) must equal hash. The buffers
+    /// point into a read transaction's memory map.
+    struct PendingLink: @unchecked Sendable {
+        var position: UInt64
+        var previous: UnsafeRawBufferPointer
+        var canonical: UnsafeRawBufferPointer
+        var hash: UnsafeRawBufferPointer
+    }
+
+    static let batch = 1 << 16
+
+    /// The first position whose link does not verify, checked on every core.
+    static func firstBrokenLink(_ links: [PendingLink]) -> UInt64? {
+        let workers = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let runs = links.count < 4096 ? 1 : workers
+        let bounds = (0...runs).map { $0 * links.count / runs }
+        let firsts = ParallelResults(runs)
+        DispatchQueue.concurrentPerform(iterations: runs) { r in
+            let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+            defer { out.deallocate() }
+            for i in bounds[r]..<bounds[r + 1] {
+                let l = links[i]
+                EventLog.chainHash(previous: l.previous, canonical: l.canonical, into: out)
+                if memcmp(out.baseAddress!, l.hash.baseAddress!, 32) != 0 { firsts.set(r, l.position); return }
+            }
+        }
+        return firsts.values.compactMap { $0 }.min()
+    }
+
     @inline(__always) func digest(_ b: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
         for x in b { h = (h ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
         return h
     }
+}
+
+/// Per-worker results, each written once at its own index under a lock.
+final class ParallelResults: @unchecked Sendable {
+    private(set) var values: [UInt64?]
+    private let lock = NSLock()
+    init(_ n: Int) { values = [UInt64?](repeating: nil, count: n) }
+    func set(_ i: Int, _ v: UInt64) { lock.lock(); values[i] = v; lock.unlock() }
 }
