@@ -51,6 +51,13 @@ let package = Package(
             path: "Sources/BenchSupport",
             swiftSettings: swift6
         ),
+        // One scenario at a time without the harness, for valgrind --tool=callgrind (see its header).
+        .executableTarget(
+            name: "pathway-bench-profile",
+            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), "BenchSupport", "BenchAudit"],
+            path: "Sources/Profile",
+            swiftSettings: swift6
+        ),
     ]
 )
 

@@ -1,4 +1,5 @@
 import BenchSynthetic
+import EventLog
 import Ingest
 import LMDB
 import Ledger
@@ -48,11 +49,13 @@ public final class Prepared: @unchecked Sendable {
         if (readText(marker)?.hasPrefix(expected) ?? false) {
             // Reuse it if it still holds what it should (same count, same head as when prepared).
             do {
+                // Only the head is read: Ledger.stats() walks the whole stream index to count
+                // episodes, which would leave that index's pages in every benchmark's resident memory.
                 let l = try Ledger(path: storePath, clock: Settings.clock)
-                let s = try l.stats()
-                if s.events == events, readText(marker)?.contains("head=\(s.head.anchor)\n") == true {
+                let head = try l.environment.read { txn in try l.log.head(in: txn) }
+                if head.position == UInt64(events), readText(marker)?.contains("head=\(head.anchor)\n") == true {
                     ledger = l
-                    note("reusing prepared data in \(directory) (\(events) events, \(s.episodes) episodes)")
+                    note("reusing prepared data in \(directory) (\(events) events)")
                     return
                 }
                 note("prepared store in \(directory) does not match its marker; preparing again")
