@@ -41,20 +41,25 @@ let package = Package(
             path: "Linked/Synthetic",
             swiftSettings: swift6
         ),
+        // The data: settings, the prepared store and input, scratch stores, the import path.
+        .target(
+            name: "BenchData",
+            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), "BenchSynthetic"],
+            path: "Sources/BenchData",
+            swiftSettings: swift6
+        ),
+        // The harness side: metrics, configurations, measuring (re-exports BenchData).
         .target(
             name: "BenchSupport",
-            dependencies: [
-                .product(name: "Ledger", package: "PathwayLedger"),
-                .product(name: "Benchmark", package: "benchmark"),
-                "BenchSynthetic",
-            ],
+            dependencies: ["BenchData", .product(name: "Benchmark", package: "benchmark")],
             path: "Sources/BenchSupport",
             swiftSettings: swift6
         ),
-        // One scenario at a time without the harness, for valgrind --tool=callgrind (see its header).
+        // One scenario at a time without the harness (and its malloc interposer), for
+        // valgrind --tool=callgrind (see Sources/Profile/main.swift).
         .executableTarget(
             name: "pathway-bench-profile",
-            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), "BenchSupport", "BenchAudit"],
+            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), "BenchData", "BenchAudit"],
             path: "Sources/Profile",
             swiftSettings: swift6
         ),

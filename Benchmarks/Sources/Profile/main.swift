@@ -12,7 +12,7 @@
 // verify | overdue | quality | replay. Each runs once on the prepared data of PATHWAY_BENCH_EVENTS
 // (same settings as the benchmarks) and prints its wall time.
 import BenchAudit
-import BenchSupport
+import BenchData
 import Deadlines
 import Ingest
 import Ledger

@@ -69,6 +69,12 @@ public final class Prepared: @unchecked Sendable {
 
         let head = try Prepared.prepare(events: events, ndjsonPath: ndjsonPath, storePath: storePath)
         writeText(marker, expected + head)
+        // Hand the preparation's freed heap back to the system, so that the benchmark which happened
+        // to prepare the data does not report it as its own resident memory. (Cleaner still: prepare
+        // beforehand with `pathway-bench-profile prepare`, see RESULTS.md.)
+        #if os(Linux)
+        _ = glibcMallocTrim(0)
+        #endif
         // Opened anew, so this process does not carry the preparation's mapped pages as resident memory.
         ledger = try Ledger(path: storePath, clock: Settings.clock)
     }
@@ -189,6 +195,11 @@ public final class Prepared: @unchecked Sendable {
         return best
     }
 }
+
+#if os(Linux)
+/// glibc's `malloc_trim` (declared in malloc.h, which the Glibc module does not export).
+@_silgen_name("malloc_trim") func glibcMallocTrim(_ pad: Int) -> Int32
+#endif
 
 // MARK: - Files
 
