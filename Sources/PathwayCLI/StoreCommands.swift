@@ -55,7 +55,8 @@ struct HeadCommand: ParsableCommand {
     func run() throws {
         try PathwayCLI.run {
             let ledger = try store.open()
-            print(try ledger.stats().head.anchor)
+            // Only the log's last entry: no walk over the stream index.
+            print(try ledger.environment.read { try ledger.log.head(in: $0) }.anchor)
         }
     }
 }
