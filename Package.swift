@@ -61,9 +61,11 @@ let package = Package(
         ),
         // A child process for crash tests: appends in a loop and reports each committed position.
         .executableTarget(name: "LogAppender", dependencies: ["EventLog", "LMDB"], swiftSettings: strict),
+        // Helpers shared by the test targets (seeded randomness, locked values).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "LogAppender"], swiftSettings: strict),
-        .testTarget(name: "PathwayTests", dependencies: ["Pathway", "Deadlines", "Quality", "Ingest", "Synthetic"], swiftSettings: strict),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog", "Ingest", "Pathway", "LMDB", "Deadlines"], swiftSettings: strict),
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "LogAppender", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "PathwayTests", dependencies: ["Pathway", "Deadlines", "Quality", "Ingest", "Synthetic", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog", "Ingest", "Pathway", "LMDB", "Deadlines", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -1,5 +1,6 @@
 import Ingest
 import Pathway
+import TestSupport
 
 // Shared helpers for the Ingest* test files (names prefixed to stay clear of other tests in this target).
 
@@ -50,18 +51,8 @@ func ingestParseThird(_ line: String, _ format: InputFormat = .ndjson) -> (event
     return ingestReader(format).parse(ingestBaseLine + "\n" + good2 + "\n" + line + "\n")
 }
 
-/// A small deterministic PRNG (SplitMix64) so property tests are reproducible.
-struct IngestSplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The shared seeded generator, under the name the ingest property tests use.
+typealias IngestSplitMix = SeededGenerator
 
 /// A valid registration for round-trip and property tests.
 func ingestRegistration(_ code: PathwayCode, id: String = "r-1", note: String? = nil, recordedAt: Instant? = nil,
