@@ -83,7 +83,7 @@ struct Reader {
     }
     mutating func string(_ symbols: SymbolTable) -> Int32? {
         guard let n = varint(), let s = bytes(Int(n)) else { return nil }
-        return symbols.intern(String(decoding: s, as: UTF8.self))
+        return symbols.intern(bytes: s)
     }
     mutating func text() -> String? {
         guard let n = varint(), let s = bytes(Int(n)) else { return nil }

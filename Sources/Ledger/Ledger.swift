@@ -150,6 +150,12 @@ public final class Ledger: @unchecked Sendable {
         public var checkpoints: [(String, UInt64)]
     }
 
+    /// The log's newest position and hash: one cursor step, unlike ``stats()``, which counts the
+    /// episodes by walking the stream index.
+    public func head() throws -> EventLog.Head {
+        try environment.read { try log.head(in: $0) }
+    }
+
     public func stats() throws -> Stats {
         try environment.read { txn in
             let c = try log.counts(in: txn)

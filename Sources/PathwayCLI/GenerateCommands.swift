@@ -60,7 +60,7 @@ struct DebugAppendLoopCommand: ParsableCommand {
     func run() throws {
         try PathwayCLI.run {
             let ledger = try store.open(create: true)
-            let start = try ledger.stats().head.position
+            let start = try ledger.head().position
             let codes = ["D01A", "D01M", "D01CT", "D01E", "D01E", "D01UB", "D01F", "D01E", "D01XG", "D01HK"]
             var options = Ledger.AppendOptions(deferProjections: deferProjections)
             options.afterLogCommit = { r in writeAll(1, "\(r.lastPosition)\n") }

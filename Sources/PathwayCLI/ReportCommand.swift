@@ -23,7 +23,7 @@ struct ReportCommand: ParsableCommand {
             let rows = QualityTable.rows(counters: counters, query: QualityQuery(period: period, minCell: minCell))
             let dist = QualityTable.distributions(counters: counters, query: QualityQuery(period: period, minCell: minCell))
             let trend = QualityTable.trend(counters: counters, period: period, minCell: minCell)
-            let head = try ledger.stats().head
+            let head = try ledger.head()
             let html = QualityReport.html(rows: rows, distributions: dist, trend: trend, period: period,
                                           generatedFrom: "PathwayLedger store \(ledger.environment.path), log head \(head.anchor)" + (knownAt.map { ", as known at \($0)" } ?? ""))
             guard FileManager.default.createFile(atPath: out, contents: Data(html.utf8)) else { throw CLIError.usage("cannot write \(out)") }

@@ -55,8 +55,7 @@ struct HeadCommand: ParsableCommand {
     func run() throws {
         try PathwayCLI.run {
             let ledger = try store.open()
-            // Only the log's last entry: no walk over the stream index.
-            print(try ledger.environment.read { try ledger.log.head(in: $0) }.anchor)
+            print(try ledger.head().anchor)
         }
     }
 }
