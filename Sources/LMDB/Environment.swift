@@ -104,6 +104,26 @@ public final class Environment: @unchecked Sendable {
         return info.me_mapsize
     }
 
+    /// Tells the kernel this process no longer needs the file pages it has read through the memory
+    /// map, so they leave its resident set (they stay in the page cache, and the next read maps them
+    /// again without touching the disk).
+    ///
+    /// Why: a full scan of a 10 M-event log touches ≈ 3.4 GB of mapped pages, and without this they
+    /// all count as the scanning process's resident memory. Long scans (rebuilds, verify) call this
+    /// between their read transactions. LMDB maps the file read-only (no `MDB_WRITEMAP`), so no page
+    /// is ever dirty and dropping them loses nothing; the shared resize lock keeps the map from being
+    /// replaced meanwhile.
+    public func releaseMappedPages() {
+        let took = lockShared()
+        defer { unlockShared(took) }
+        var info = MDB_envinfo()
+        mdb_env_info(env, &info)
+        guard let base = info.me_mapaddr else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let used = min(info.me_mapsize, (Int(info.me_last_pgno) + 1) * page)
+        _ = madvise(base, used, MADV_DONTNEED)
+    }
+
     /// Size of the data file on disk, in bytes.
     public var fileSize: Int {
         var st = stat()

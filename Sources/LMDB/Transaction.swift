@@ -42,6 +42,19 @@ extension Transaction where Self: ~Copyable {
         return try body(&cursor)
     }
 
+    /// Opens one cursor per database for the duration of `body`, to walk several databases side by
+    /// side (verify compares each stored database with records rebuilt in one pass).
+    public func withCursors<R>(_ dbs: [Database], _ body: (CursorSet) throws -> R) throws -> R {
+        var opened: [OpaquePointer] = []
+        defer { for c in opened { mdb_cursor_close(c) } }
+        for db in dbs {
+            var c: OpaquePointer?
+            try check(mdb_cursor_open(txn, db.dbi, &c), "opening a cursor on '\(db.name)'")
+            opened.append(c!)
+        }
+        return try body(CursorSet(cursors: opened, dbs: dbs))
+    }
+
     /// Number of entries in a database.
     public func count(_ db: Database) throws -> Int {
         var st = MDB_stat()
@@ -159,6 +172,22 @@ public struct Cursor: ~Copyable {
         var v = MDB_val(mv_size: value.count, mv_data: UnsafeMutableRawPointer(mutating: value.baseAddress))
         try check(mdb_cursor_put(cursor, &k, &v, flags.rawValue), "writing to '\(db.name)'")
     }
+}
+
+/// Cursors over several databases, valid only inside ``Transaction/withCursors(_:_:)``.
+public struct CursorSet {
+    let cursors: [OpaquePointer]
+    let dbs: [Database]
+
+    func op(_ i: Int, _ o: MDB_cursor_op) throws -> Cursor.Entry? {
+        var k = MDB_val(), v = MDB_val()
+        let rc = mdb_cursor_get(cursors[i], &k, &v, o)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "moving a cursor on '\(dbs[i].name)'")
+        return (view(k), view(v))
+    }
+    public func first(_ i: Int) throws -> Cursor.Entry? { try op(i, MDB_FIRST) }
+    public func next(_ i: Int) throws -> Cursor.Entry? { try op(i, MDB_NEXT) }
 }
 
 /// Big-endian `UInt64` keys sort in numeric order, which `MDB_APPEND` and range scans rely on.

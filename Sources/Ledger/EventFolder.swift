@@ -63,6 +63,58 @@ struct EventFolder {
         return p
     }
 
+    /// Reads a stored event into a fold step, in place: the same fields as ``parts(of:)``, without
+    /// making a ``Mark``. Returns the target position of a correction or voiding (else 0).
+    @inline(__always)
+    func step(of e: StoredEvent, episode: Int32) throws -> (ProjectionEngine.Step, UInt64) {
+        let b = e.body
+        guard let base = b.baseAddress else { throw LogError.corrupt(position: e.position, reason: "the event has no body") }
+        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
+        var kind = empty, targetPosition = empty, patient = empty, institution = empty
+        var unit = empty, setting = empty, code = empty, date = empty, emergency = empty
+        var i = 0
+        let count = b.count
+        for f in 0..<EventBody.fieldCount {
+            guard i + 2 <= count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) is cut short") }
+            let n = Int(base.load(fromByteOffset: i, as: UInt8.self)) << 8 | Int(base.load(fromByteOffset: i + 1, as: UInt8.self))
+            i += 2
+            guard i + n <= count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) runs past the end") }
+            let v = UnsafeRawBufferPointer(start: base + i, count: n)
+            i += n
+            switch f {
+            case EventBody.Field.kind.rawValue: kind = v
+            case EventBody.Field.targetPosition.rawValue: targetPosition = v
+            case EventBody.Field.patient.rawValue: patient = v
+            case EventBody.Field.institution.rawValue: institution = v
+            case EventBody.Field.unit.rawValue: unit = v
+            case EventBody.Field.setting.rawValue: setting = v
+            case EventBody.Field.code.rawValue: code = v
+            case EventBody.Field.date.rawValue: date = v
+            case EventBody.Field.emergencyAssessmentDate.rawValue: emergency = v
+            default: break
+            }
+        }
+        guard let k = kind.first else { throw LogError.corrupt(position: e.position, reason: "empty event kind") }
+        var target: UInt64 = 0
+        for c in targetPosition {
+            guard c >= 48 && c <= 57 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }
+            target = target &* 10 &+ UInt64(c - 48)
+        }
+        var step = ProjectionEngine.Step(position: e.position, episode: episode, patient: 0, institution: 0, unit: 0,
+                                         date: 0, emergency: Int32.min, event: .start, outcome: 0, setting: .outpatient, kind: k)
+        if k == UInt8(ascii: "v") { return (step, target) }
+        guard let c = PathwayCode(procedureCode: code), let d = CivilDate(utf8: date) else {
+            throw LogError.corrupt(position: e.position, reason: "code or date is not valid")
+        }
+        step.event = c.event; step.outcome = c.outcomeByte; step.date = d.daysSinceEpoch
+        if !emergency.isEmpty, let x = CivilDate(utf8: emergency) { step.emergency = x.daysSinceEpoch }
+        step.setting = setting.first == UInt8(ascii: "i") ? .inpatient : .outpatient
+        step.patient = symbols.intern(bytes: patient)
+        step.institution = symbols.intern(bytes: institution)
+        step.unit = symbols.intern(bytes: unit)
+        return (step, target)
+    }
+
     /// Applies one event to its episode's history.
     func apply(_ p: Parts, to h: inout EpisodeHistory) {
         switch p.kind {

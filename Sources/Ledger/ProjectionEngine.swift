@@ -213,47 +213,130 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     // MARK: - Folding the whole log
 
+    /// One folded event, in 40 bytes: what a history needs of it, with names interned. A fold of
+    /// the whole log keeps one per event in a single flat array (no per-episode arrays while
+    /// scanning, no `String`s, no allocation per event), and builds each episode's history only
+    /// when a projection asks for it — on every core, one episode at a time.
+    struct Step {
+        var position: UInt64
+        var episode: Int32      // fold index of the episode
+        var patient: Int32, institution: Int32, unit: Int32
+        var date: Int32
+        var emergency: Int32    // Int32.min: none
+        var event: PathwayEvent
+        var outcome: UInt8
+        var setting: CareSetting
+        var kind: UInt8         // r(egistration), c(orrection), v(oid)
+
+        var mark: Mark {
+            Mark(code: PathwayCode(unchecked: event, outcome: outcome), setting: setting,
+                 date: CivilDate(daysSinceEpoch: date),
+                 emergencyDate: emergency == Int32.min ? nil : CivilDate(daysSinceEpoch: emergency),
+                 place: position, position: position, patient: patient, institution: institution, unit: unit)
+        }
+    }
+
     /// Every episode's corrected history, folded from the log in memory.
+    ///
+    /// Scanning appends one ``Step`` per event; ``seal()`` then groups the steps by episode (a
+    /// counting sort, two passes), and ``history(_:)`` replays one episode's steps into its
+    /// ``EpisodeHistory``. Memory is ≈ 44 bytes per event plus the names.
     public struct Fold: Sendable {
         public var symbols = SymbolTable()
-        public var episodeIDs: [Int32] = []          // index → symbol of the episode name
-        public var histories: [EpisodeHistory] = []
-        public var versions: [UInt64] = []
-        public var lastPositions: [UInt64] = []
+        /// Fold index → symbol of the episode name, in order of first appearance.
+        public var episodeIDs: [Int32] = []
         var indexOfSymbol: [Int32] = []               // episode symbol → index, -1 if none
+        var steps: [Step] = []
+        /// The targets of corrections and voidings (≈ 1 % of events), by step index.
+        var targets: [Int: UInt64] = [:]
         public var head: UInt64 = 0
         public var events = 0
+        /// After ``seal()``: the steps of episode `i` are `stepOrder[groupStart[i]..<groupStart[i + 1]]`.
+        var groupStart: [Int32] = []
+        var stepOrder: [Int32] = []
+        var sealedSteps = -1
 
         public init() {}
 
-        mutating func index(for symbol: Int32) -> Int {
+        public var episodeCount: Int { episodeIDs.count }
+
+        mutating func index(for symbol: Int32) -> Int32 {
             let s = Int(symbol)
             if s >= indexOfSymbol.count { indexOfSymbol.append(contentsOf: repeatElement(-1, count: s - indexOfSymbol.count + 1 + s / 2)) }
-            if indexOfSymbol[s] >= 0 { return Int(indexOfSymbol[s]) }
-            let i = histories.count
-            indexOfSymbol[s] = Int32(i)
-            episodeIDs.append(symbol); histories.append(EpisodeHistory()); versions.append(0); lastPositions.append(0)
+            if indexOfSymbol[s] >= 0 { return indexOfSymbol[s] }
+            let i = Int32(episodeIDs.count)
+            indexOfSymbol[s] = i
+            episodeIDs.append(symbol)
             return i
+        }
+
+        mutating func add(_ step: Step, target: UInt64) {
+            if step.kind != UInt8(ascii: "r") { targets[steps.count] = target }
+            steps.append(step)
+            head = step.position
+            events += 1
+        }
+
+        /// Groups the steps by episode; needed before ``history(_:)``, ``version(_:)`` and ``snapshot(_:)``.
+        public mutating func seal() {
+            if sealedSteps == steps.count { return }
+            precondition(steps.count < Int(Int32.max), "a fold holds at most 2^31 events")
+            var start = [Int32](repeating: 0, count: episodeIDs.count + 1)
+            for s in steps { start[Int(s.episode) + 1] += 1 }
+            for i in 0..<episodeIDs.count { start[i + 1] += start[i] }
+            var fill = start
+            var order = [Int32](repeating: 0, count: steps.count)
+            for (k, s) in steps.enumerated() {
+                let e = Int(s.episode)
+                order[Int(fill[e])] = Int32(k)
+                fill[e] += 1
+            }
+            groupStart = start; stepOrder = order; sealedSteps = steps.count
+        }
+
+        /// Episode `i`'s corrected history (after ``seal()``).
+        public func history(_ i: Int) -> EpisodeHistory {
+            var h = EpisodeHistory()
+            for k in stepOrder[Int(groupStart[i])..<Int(groupStart[i + 1])] {
+                let s = steps[Int(k)]
+                switch s.kind {
+                case UInt8(ascii: "r"): h.register(s.mark)
+                case UInt8(ascii: "c"): h.correct(targetPosition: targets[Int(k)] ?? 0, with: s.mark)
+                case UInt8(ascii: "v"): h.void(targetPosition: targets[Int(k)] ?? 0)
+                default: break
+                }
+            }
+            return h
+        }
+        /// How many events episode `i` has (its stream version, when the fold started at 1).
+        public func version(_ i: Int) -> UInt64 { UInt64(groupStart[i + 1] - groupStart[i]) }
+        public func lastPosition(_ i: Int) -> UInt64 {
+            groupStart[i + 1] > groupStart[i] ? steps[Int(stepOrder[Int(groupStart[i + 1]) - 1])].position : 0
         }
 
         /// Episode indices in the byte order of their names (the order keys are stored in).
         public func episodeOrder() -> [Int] {
-            let names = episodeIDs.map { symbols.nameBytes($0) }
-            return histories.indices.sorted { bytesLess(names[$0], names[$1]) }
+            let ids = episodeIDs, symbols = symbols
+            return ids.indices.sorted { symbols.nameLess(ids[$0], ids[$1]) }
         }
 
         public func snapshot(_ i: Int) -> EpisodeSnapshot {
-            EpisodeSnapshot(episode: symbols.name(episodeIDs[i]), history: histories[i], symbols: symbols,
-                            version: versions[i], lastPosition: lastPositions[i])
+            EpisodeSnapshot(episode: symbols.name(episodeIDs[i]), history: history(i), symbols: symbols,
+                            version: version(i), lastPosition: lastPosition(i))
         }
     }
 
     /// Folds events `from`…head into `fold`, in read transactions of at most `chunk` events each,
-    /// so no reader is held open for long.
+    /// so no reader is held open for long, handing the scanned file pages back between chunks (see
+    /// ``Environment/releaseMappedPages()``). The fold comes back sealed.
     public func fold(into fold: inout Fold, from start: UInt64 = 1, upTo limit: UInt64 = .max, chunk: Int = 1_000_000,
                      include: ((_ recordedAt: UnsafeRawBufferPointer, _ appendedAt: UnsafeRawBufferPointer) -> Bool)? = nil) throws {
         let folder = EventFolder(symbols: fold.symbols)
         var next = start
+        let expected = try environment.read { txn in try log.head(in: txn).position }
+        if expected >= start, include == nil {
+            fold.steps.reserveCapacity(fold.steps.count + Int(Swift.min(limit, expected) - start + 1))
+        }
         while true {
             let (done, last) = try environment.read { txn -> (Bool, UInt64) in
                 var n = 0
@@ -261,30 +344,26 @@ public final class ProjectionEngine: @unchecked Sendable {
                 var finished = true
                 try log.scan(from: next, in: txn) { e in
                     if e.position > limit { return false }
-                    let parts = try folder.parts(of: e)
-                    if let include, !include(parts.recordedAt, e.appendedAt) {
-                        last = e.position
-                        n += 1
-                        if n >= chunk { finished = false; return false }
-                        return true
-                    }
-                    let sym = fold.symbols.intern(bytes: e.stream)
-                    let i = fold.index(for: sym)
-                    folder.apply(parts, to: &fold.histories[i])
-                    fold.versions[i] += 1
-                    fold.lastPositions[i] = e.position
                     last = e.position
                     n += 1
-                    if n >= chunk { finished = false; return false }
-                    return true
+                    if n >= chunk { finished = false }
+                    if let include {
+                        let parts = try folder.parts(of: e)
+                        if !include(parts.recordedAt, e.appendedAt) { return finished }
+                    }
+                    let episode = fold.index(for: fold.symbols.intern(bytes: e.stream))
+                    let (step, target) = try folder.step(of: e, episode: episode)
+                    fold.add(step, target: target)
+                    return finished
                 }
-                fold.events += n
                 return (finished, last)
             }
-            if last >= next { fold.head = last }
             next = last + 1
-            if done { return }
+            if done { break }
+            environment.releaseMappedPages()
         }
+        environment.releaseMappedPages()
+        fold.seal()
     }
 
     /// Folds events after `fold.head` inside a write transaction (the rebuild's final step).
@@ -292,73 +371,99 @@ public final class ProjectionEngine: @unchecked Sendable {
         let folder = EventFolder(symbols: fold.symbols)
         var f = fold
         try log.scan(from: fold.head + 1, in: txn) { e in
-            let i = f.index(for: f.symbols.intern(bytes: e.stream))
-            folder.apply(try folder.parts(of: e), to: &f.histories[i])
-            f.versions[i] += 1
-            f.lastPositions[i] = e.position
-            f.head = e.position
-            f.events += 1
+            let episode = f.index(for: f.symbols.intern(bytes: e.stream))
+            let (step, target) = try folder.step(of: e, episode: episode)
+            f.add(step, target: target)
             return true
         }
+        f.seal()
         fold = f
     }
 
-    /// The records a projection holds for a fold, per database, sorted by key.
+    /// Calls `body` with every record a projection holds for a fold, database by database, each
+    /// database in key order — the order `MDB_APPEND` needs and `verify` compares in.
     ///
-    /// Episodes are visited in key order, so a projection's main database (keyed by episode) comes
-    /// out sorted without a sort; only secondary indexes and counters are sorted, with `memcmp`.
-    /// The per-episode work — the bulk of a rebuild — runs on every core: episodes are split into
-    /// contiguous runs of the key order, each run folded on its own, and the runs joined in order,
-    /// so the result is the same bytes whatever the number of cores.
-    public func records(of p: Int, fold: Fold) -> [[(key: [UInt8], value: [UInt8])]] {
+    /// Episodes are visited in key order in blocks; the per-episode work — the bulk of a rebuild —
+    /// runs on every core (each block split into contiguous runs joined in order, so the bytes do
+    /// not depend on the number of cores). Database 0 of a keyed projection is keyed by episode id,
+    /// so its records stream out block by block without being held; the other databases (indexes)
+    /// and additive counters are collected compactly and sorted with `memcmp`.
+    public func forEachRecord(of p: Int, fold: Fold,
+                              _ body: (_ database: Int, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         let proj = projections[p]
         let dbCount = proj.databases.count
         let order = fold.episodeOrder()
-        let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 4, order.count / 4096))
-        let bounds = (0...runs).map { $0 * order.count / runs }
-        typealias Records = [[(key: [UInt8], value: [UInt8])]]
+        let block = 65_536
         if proj.isAdditive {
-            let parts: [[[ByteKey: Counts]]] = parallelMap(runs) { r in
-                var sums = [[ByteKey: Counts]](repeating: [:], count: dbCount)
+            var total: [[ByteKey: Counts]] = Array(repeating: [:], count: dbCount)
+            var from = 0
+            while from < order.count {
+                let to = Swift.min(order.count, from + block)
+                let lo = from, hi = to
+                let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 2, (hi - lo) / 2048))
+                let parts: [[[ByteKey: Counts]]] = parallelMap(runs) { r in
+                    var sums = [[ByteKey: Counts]](repeating: [:], count: dbCount)
+                    var sink = RecordSink()
+                    for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
+                        sink.records.removeAll(keepingCapacity: true)
+                        proj.records(for: fold.snapshot(i), into: &sink)
+                        for rec in sink.records {
+                            let k = ByteKey(rec.key)
+                            sums[rec.database][k, default: .zero] = sums[rec.database][k, default: .zero] + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
+                        }
+                    }
+                    return sums
+                }
+                for part in parts { for d in 0..<dbCount { total[d].merge(part[d], uniquingKeysWith: +) } }
+                from = to
+            }
+            for d in 0..<dbCount {
+                let sorted = total[d].filter { !$0.value.isZero }.sorted { bytesLess($0.key.bytes, $1.key.bytes) }
+                for (k, v) in sorted {
+                    try k.bytes.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(d, kb, vb) } }
+                }
+            }
+            return
+        }
+        var secondary = [RecordArena](repeating: RecordArena(), count: dbCount)
+        var previous: [UInt8] = []
+        var from = 0
+        while from < order.count {
+            let to = Swift.min(order.count, from + block)
+            let lo = from, hi = to
+            let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 2, (hi - lo) / 2048))
+            let parts: [[RecordSink.Record]] = parallelMap(runs) { r in
                 var sink = RecordSink()
-                for i in order[bounds[r]..<bounds[r + 1]] {
-                    sink.records.removeAll(keepingCapacity: true)
+                for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
                     proj.records(for: fold.snapshot(i), into: &sink)
-                    for rec in sink.records {
-                        let k = ByteKey(rec.key)
-                        sums[rec.database][k, default: .zero] = sums[rec.database][k, default: .zero] + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
+                }
+                return sink.records
+            }
+            for part in parts {
+                for rec in part {
+                    if rec.database == 0 {
+                        guard previous.isEmpty || bytesLess(previous, rec.key) else {
+                            throw LedgerError.damagedProjection(proj.name, episode: String(decoding: rec.key, as: UTF8.self))
+                        }
+                        previous = rec.key
+                        try rec.key.withUnsafeBytes { kb in try rec.value.withUnsafeBytes { vb in try body(0, kb, vb) } }
+                    } else {
+                        secondary[rec.database].append(key: rec.key, value: rec.value)
                     }
                 }
-                return sums
             }
-            var perDB = Records(repeating: [], count: dbCount)
-            for d in 0..<dbCount {
-                var total = parts[0][d]
-                for part in parts.dropFirst() { total.merge(part[d], uniquingKeysWith: +) }
-                perDB[d] = total.filter { !$0.value.isZero }.map { ($0.key.bytes, $0.value.bytes) }
-                perDB[d].sort { bytesLess($0.key, $1.key) }
-            }
-            return perDB
+            from = to
         }
-        let parts: [Records] = parallelMap(runs) { r in
-            var perDB = Records(repeating: [], count: dbCount)
-            var sink = RecordSink()
-            for i in order[bounds[r]..<bounds[r + 1]] {
-                sink.records.removeAll(keepingCapacity: true)
-                proj.records(for: fold.snapshot(i), into: &sink)
-                for rec in sink.records { perDB[rec.database].append((rec.key, rec.value)) }
-            }
-            return perDB
+        for d in 1..<Swift.max(1, dbCount) {
+            try secondary[d].forEachSorted { k, v in try body(d, k, v) }
         }
-        var perDB = Records(repeating: [], count: dbCount)
-        for d in 0..<dbCount {
-            perDB[d].reserveCapacity(parts.reduce(0) { $0 + $1[d].count })
-            for part in parts { perDB[d].append(contentsOf: part[d]) }
-            var sorted = true
-            var k = 1
-            while k < perDB[d].count { if !bytesLess(perDB[d][k - 1].key, perDB[d][k].key) { sorted = false; break }; k += 1 }
-            if !sorted { perDB[d].sort { bytesLess($0.key, $1.key) } }
-        }
+    }
+
+    /// The records a projection holds for a fold, per database, in key order (for tests and tools;
+    /// rebuilds and verify stream them with ``forEachRecord(of:fold:_:)``).
+    public func records(of p: Int, fold: Fold) throws -> [[(key: [UInt8], value: [UInt8])]] {
+        var perDB = [[(key: [UInt8], value: [UInt8])]](repeating: [], count: projections[p].databases.count)
+        try forEachRecord(of: p, fold: fold) { d, k, v in perDB[d].append((Array(k), Array(v))) }
         return perDB
     }
 
@@ -392,11 +497,8 @@ public final class ProjectionEngine: @unchecked Sendable {
             for p in targets {
                 let gen = 1 - (try activeGeneration(p, in: txn))
                 let dbs = databases[p][gen]
-                let perDB = records(of: p, fold: f)
-                for (d, recs) in perDB.enumerated() {
-                    try txn.clear(dbs[d])
-                    for r in recs { try txn.put(dbs[d], r.key, r.value, flags: .append) }
-                }
+                for db in dbs { try txn.clear(db) }
+                try forEachRecord(of: p, fold: f) { d, key, value in try txn.put(dbs[d], key, value, flags: .append) }
                 try setMeta(p, generation: gen, checkpoint: f.head, in: &txn)
             }
         }
@@ -409,7 +511,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
         let t2 = clock()
         return RebuildReport(projections: targets.map { projections[$0].name }, events: f.events,
-                             episodes: f.histories.count, foldSeconds: t1 - t0, writeSeconds: t2 - t1)
+                             episodes: f.episodeCount, foldSeconds: t1 - t0, writeSeconds: t2 - t1)
     }
 
     /// Brings every projection up to the log: rebuilds those that need it, then catches up.
@@ -435,48 +537,54 @@ public final class ProjectionEngine: @unchecked Sendable {
             var f = Fold()
             let folder = EventFolder(symbols: f.symbols)
             try log.scan(from: 1, in: txn) { e in
-                let i = f.index(for: f.symbols.intern(bytes: e.stream))
-                folder.apply(try folder.parts(of: e), to: &f.histories[i])
-                f.versions[i] += 1; f.lastPositions[i] = e.position; f.head = e.position; f.events += 1
+                let episode = f.index(for: f.symbols.intern(bytes: e.stream))
+                let (step, target) = try folder.step(of: e, episode: episode)
+                f.add(step, target: target)
                 return true
             }
+            f.seal()
             var mismatches: [Mismatch] = []
             for p in projections.indices {
+                let name = projections[p].name
                 let cp = try checkpoint(p, in: txn)
                 if cp != f.head {
-                    mismatches.append(Mismatch(projection: projections[p].name, database: "-", key: "-",
+                    mismatches.append(Mismatch(projection: name, database: "-", key: "-",
                                                problem: "checkpoint is \(cp) but the log's head is \(f.head)"))
                 }
-                let expected = records(of: p, fold: f)
                 let dbs = try activeDatabases(p, in: txn)
-                for (d, recs) in expected.enumerated() {
-                    let dbName = projections[p].databases[d]
-                    var k = 0
-                    var first: Mismatch? = nil
-                    try txn.withCursor(dbs[d]) { c in
-                        var entry = try c.first()
-                        while let (key, value) = entry, first == nil {
-                            if k >= recs.count {
-                                first = Mismatch(projection: projections[p].name, database: dbName, key: printable(key), problem: "an extra record is stored")
-                                break
-                            }
-                            if !recs[k].key.elementsEqual(key) {
-                                first = Mismatch(projection: projections[p].name, database: dbName, key: recs[k].key.withUnsafeBytes { printable($0) },
-                                                 problem: "the stored keys differ from the rebuilt ones")
-                                break
-                            }
-                            if !recs[k].value.elementsEqual(value) {
-                                first = Mismatch(projection: projections[p].name, database: dbName, key: printable(key), problem: "the stored record differs from the rebuilt one")
-                                break
-                            }
-                            k += 1
-                            entry = try c.next()
+                // One cursor per database walks the stored records alongside the rebuilt ones.
+                try txn.withCursors(dbs) { cursors in
+                    var started = [Bool](repeating: false, count: dbs.count)
+                    var failed = [Bool](repeating: false, count: dbs.count)
+                    func stored(_ d: Int) throws -> Cursor.Entry? {
+                        if started[d] { return try cursors.next(d) }
+                        started[d] = true
+                        return try cursors.first(d)
+                    }
+                    try forEachRecord(of: p, fold: f) { d, key, value in
+                        if failed[d] { return }
+                        let dbName = projections[p].databases[d]
+                        guard let (k, v) = try stored(d) else {
+                            mismatches.append(Mismatch(projection: name, database: dbName, key: printable(key), problem: "a record is missing"))
+                            failed[d] = true; return
+                        }
+                        if !k.elementsEqual(key) {
+                            mismatches.append(Mismatch(projection: name, database: dbName, key: printable(key),
+                                                       problem: "the stored keys differ from the rebuilt ones"))
+                            failed[d] = true; return
+                        }
+                        if !v.elementsEqual(value) {
+                            mismatches.append(Mismatch(projection: name, database: dbName, key: printable(k),
+                                                       problem: "the stored record differs from the rebuilt one"))
+                            failed[d] = true
                         }
                     }
-                    if first == nil && k < recs.count {
-                        first = Mismatch(projection: projections[p].name, database: dbName, key: recs[k].key.withUnsafeBytes { printable($0) }, problem: "a record is missing")
+                    for d in dbs.indices where !failed[d] {
+                        if let (k, _) = try stored(d) {
+                            mismatches.append(Mismatch(projection: name, database: projections[p].databases[d], key: printable(k),
+                                                       problem: "an extra record is stored"))
+                        }
                     }
-                    if let m = first { mismatches.append(m) }
                 }
             }
             return (f.events, mismatches)
@@ -503,6 +611,37 @@ struct ByteKey: Hashable {
     }
     func hash(into hasher: inout Hasher) { hasher.combine(hash) }
     static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
+}
+
+/// Records held compactly (one byte buffer, offsets) to be sorted by key without an allocation each.
+struct RecordArena {
+    var bytes: [UInt8] = []
+    var entries: [(offset: Int, keyCount: Int32, valueCount: Int32)] = []
+
+    mutating func append(key: [UInt8], value: [UInt8]) {
+        entries.append((bytes.count, Int32(key.count), Int32(value.count)))
+        bytes.append(contentsOf: key); bytes.append(contentsOf: value)
+    }
+
+    /// Visits the records in byte order of their keys (duplicates keep their order of arrival).
+    func forEachSorted(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            func key(_ e: (offset: Int, keyCount: Int32, valueCount: Int32)) -> UnsafeRawBufferPointer {
+                UnsafeRawBufferPointer(rebasing: all[e.offset..<(e.offset + Int(e.keyCount))])
+            }
+            let order = entries.indices.sorted { a, b in
+                let x = key(entries[a]), y = key(entries[b])
+                let n = min(x.count, y.count)
+                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+                return c != 0 ? c < 0 : (x.count != y.count ? x.count < y.count : a < b)
+            }
+            for i in order {
+                let e = entries[i]
+                let v = e.offset + Int(e.keyCount)
+                try body(key(e), UnsafeRawBufferPointer(rebasing: all[v..<(v + Int(e.valueCount))]))
+            }
+        }
+    }
 }
 
 /// Byte-wise order, as LMDB's default comparator sorts keys.

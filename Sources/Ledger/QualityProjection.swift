@@ -56,8 +56,8 @@ extension Ledger {
             return i <= knownAt
         }
         var sums: [[UInt8]: Counts] = [:]
-        for i in fold.histories.indices {
-            QualityCounters.contributions(marks: fold.histories[i].marks, symbols: fold.symbols, rules: rules) { k, a, b, c in
+        for i in 0..<fold.episodeCount {
+            QualityCounters.contributions(marks: fold.history(i).marks, symbols: fold.symbols, rules: rules) { k, a, b, c in
                 sums[k, default: .zero] = sums[k, default: .zero] + Counts(a, b, c)
             }
         }

@@ -172,6 +172,10 @@ public struct PathwayCode: Hashable, Sendable, Comparable, CustomStringConvertib
 
     public init(_ event: PathwayEvent) { self.event = event; self.outcomeByte = 0 }
 
+    /// Puts a code back together from parts that were checked when it was registered (folds keep
+    /// codes as two bytes); `outcome` 0 means none.
+    @inline(__always) public init(unchecked event: PathwayEvent, outcome: UInt8) { self.event = event; self.outcomeByte = outcome }
+
     /// Builds a code, checking that the outcome belongs to the event's code system.
     public init?(event: PathwayEvent, outcome: UInt8?) {
         if let o = outcome {
