@@ -91,8 +91,8 @@ extension Deadlines {
         guard n > 0 else { return r.isAtEnd ? out : nil }
         out.reserveCapacity(Int(n))
         guard let nv = r.varint(), nv > 0, nv <= UInt64(bytes.count) else { return nil }
-        var versions: [String] = []
-        for _ in 0..<nv { guard let v = r.text() else { return nil }; versions.append(v) }
+        var versions: [ShortName] = []
+        for _ in 0..<nv { guard let v = r.text() else { return nil }; versions.append(ShortName(v)) }
         guard let base = r.date(from: .epoch) else { return nil }
         var lastPlace: UInt64 = 0
         for _ in 0..<n {
@@ -112,11 +112,13 @@ extension Deadlines {
             if flags & 2 != 0 { guard let e = r.date(from: start) else { return nil }; end = e }
             var firstL: CivilDate? = nil
             if flags & 4 != 0 { guard let l = r.date(from: start) else { return nil }; firstL = l }
-            out.append(Timer(kind: kind, place: lastPlace, startedBy: Timer.Point(code: code, date: start), due: due, met: met,
-                             setting: flags & 32 != 0 ? .inpatient : .outpatient,
-                             openSetting: flags & 64 != 0 ? .inpatient : .outpatient, openDue: openDue, episodeEnd: end,
-                             firstPostponement: firstL, visibleFrom: visible, rulesVersion: versions[Int(vi)],
-                             status: status, patientPostponed: flags & 8 != 0))
+            var t = Timer(kind: kind, place: lastPlace, startedBy: Timer.Point(code: code, date: start), due: due, met: met,
+                          setting: flags & 32 != 0 ? .inpatient : .outpatient,
+                          openSetting: flags & 64 != 0 ? .inpatient : .outpatient, openDue: openDue, episodeEnd: end,
+                          firstPostponement: firstL, visibleFrom: visible, versionName: versions[Int(vi)])
+            t.status = status
+            t.patientPostponed = flags & 8 != 0
+            out.append(t)
         }
         return r.isAtEnd ? out : nil
     }

@@ -137,17 +137,18 @@ extension Ledger {
     public func episodesWithOpenTimers(asOf: CivilDate) throws -> [String] {
         try environment.read { txn in
             let db = try engine.activeDatabases(named: "deadlines", in: txn)[1]
-            var seen = Set<String>()
             var out: [String] = []
             let from = DeadlinesProjection.dateKey(asOf.adding(days: 1))
+            // The index holds one entry per episode (its last open date), so no episode comes twice.
             try txn.withCursor(db) { c in
                 var entry = try from.withUnsafeBytes { try c.seek(atOrAfter: $0) }
                 while let (k, _) = entry, k.count > 4 {
-                    let ep = String(decoding: UnsafeRawBufferPointer(rebasing: k[4...]), as: UTF8.self)
-                    if seen.insert(ep).inserted { out.append(ep) }
+                    out.append(String(decoding: UnsafeRawBufferPointer(rebasing: k[4...]), as: UTF8.self))
                     entry = try c.next()
                 }
             }
+            // Key order, so the look-ups in the timers database walk its pages in order.
+            out.sort { $0.utf8.lexicographicallyPrecedes($1.utf8) }
             return out
         }
     }

@@ -37,8 +37,11 @@ struct DeadlinesCommand: ParsableCommand {
             let ledger = try store.open()
             let out = Output()
             defer { out.flush() }
+            // Plain copies: reading an option through its property wrapper costs more than the
+            // whole per-episode check, which runs for every episode with an open timer.
+            let onlyEpisode = episode, onlyInstitution = institution, onlyUnit = unit, dueSoonDays = self.dueSoonDays
             func keep(_ ep: String, _ inst: String, _ u: String) -> Bool {
-                (episode == nil || episode == ep) && (institution == nil || institution == inst) && (unit == nil || unit == u)
+                (onlyEpisode == nil || onlyEpisode == ep) && (onlyInstitution == nil || onlyInstitution == inst) && (onlyUnit == nil || onlyUnit == u)
             }
             if transitions {
                 guard let f = from.flatMap(CivilDate.init), let t = to.flatMap(CivilDate.init), f <= t else {

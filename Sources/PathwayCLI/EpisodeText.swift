@@ -44,7 +44,7 @@ enum EpisodeText {
 
     static func table(_ rows: [(String, String)], indent: String = "  ") -> [String] {
         let w = rows.map(\.0.count).max() ?? 0
-        return rows.map { indent + $0.0.padding(toLength: w, withPad: " ", startingAt: 0) + "  " + $0.1 }
+        return rows.map { indent + pad($0.0, w) + "  " + $0.1 }
     }
 
     static func timerLines(_ timers: [Deadlines.Timer], indent: String = "  ") -> [String] {
@@ -62,8 +62,15 @@ enum EpisodeText {
         var widths = [Int](repeating: 0, count: n)
         for r in rows { for (i, c) in r.enumerated() where i < n { widths[i] = max(widths[i], c.count) } }
         return rows.map { r in
-            indent + r.enumerated().map { i, c in i == r.count - 1 ? c : c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
+            indent + r.enumerated().map { i, c in i == r.count - 1 ? c : pad(c, widths[i]) }.joined(separator: "  ")
         }
+    }
+
+    /// `s` followed by spaces up to `width` characters (no Foundation bridging: lists run to
+    /// thousands of rows).
+    static func pad(_ s: String, _ width: Int) -> String {
+        let n = s.count
+        return n >= width ? s : s + String(repeating: " ", count: width - n)
     }
 
     /// The lines that differ between two states: "+ label value", "- label value".
