@@ -23,21 +23,34 @@ public struct QualityProjection: EpisodeProjection {
 }
 
 extension Ledger {
-    /// The maintained quality counters, in key order.
-    public func qualityCounters() throws -> [QualityTable.Counter] {
+    /// Visits the maintained quality counters in key order, in place (key bytes valid during the
+    /// call only), inside one short read transaction.
+    public func forEachQualityCounter(_ visit: QualityTable.CounterVisitor) throws {
         try environment.read { txn in
             let db = try engine.activeDatabases(named: "quality", in: txn)[0]
-            var out: [QualityTable.Counter] = []
             try txn.withCursor(db) { c in
                 var e = try c.first()
                 while let (k, v) = e {
-                    guard let n = Counts(bytes: v) else { throw LedgerError.damagedProjection("quality", episode: "-") }
-                    out.append((Array(k), n.a, n.b, n.c))
+                    guard v.count == 24 else { throw LedgerError.damagedProjection("quality", episode: "-") }
+                    visit(k, Int64(bigEndian: v.loadUnaligned(as: Int64.self)),
+                          Int64(bigEndian: v.loadUnaligned(fromByteOffset: 8, as: Int64.self)),
+                          Int64(bigEndian: v.loadUnaligned(fromByteOffset: 16, as: Int64.self)))
                     e = try c.next()
                 }
             }
-            return out
         }
+    }
+
+    /// The indicator rows from the maintained projection (counters read in place).
+    public func qualityRows(_ query: QualityQuery) throws -> [IndicatorRow] {
+        try QualityTable.rows(query: query) { visit in try forEachQualityCounter(visit) }
+    }
+
+    /// The maintained quality counters, in key order.
+    public func qualityCounters() throws -> [QualityTable.Counter] {
+        var out: [QualityTable.Counter] = []
+        try forEachQualityCounter { k, a, b, c in out.append((Array(k), a, b, c)) }
+        return out
     }
 
     /// The maintained counters, or — given an instant — the counters as they stood then.

@@ -49,6 +49,56 @@ public enum JSONText {
     }
 }
 
+/// A JSON line built as bytes: for outputs of many thousands of rows, where appending to a `String`
+/// piece by piece costs more than computing the rows. Same escaping as ``JSONText``.
+public struct JSONBytes {
+    public private(set) var bytes: [UInt8] = []
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    /// Plain ASCII chosen by the code (punctuation, keys with their quotes and colon).
+    @inline(__always) public mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+    /// `,"key":` — or without the comma for the first key.
+    @inline(__always) public mutating func key(_ k: StaticString, first: Bool = false) {
+        if !first { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        k.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\"")); bytes.append(UInt8(ascii: ":"))
+    }
+    public mutating func string(_ s: String) {
+        var plain = true
+        for u in s.utf8 where u < 0x20 || u == 0x22 || u == 0x5c { plain = false; break }
+        if plain {
+            bytes.append(UInt8(ascii: "\"")); bytes.append(contentsOf: s.utf8); bytes.append(UInt8(ascii: "\""))
+        } else {
+            var t = ""
+            JSONText.string(s, into: &t)
+            bytes.append(contentsOf: t.utf8)
+        }
+    }
+    public mutating func optionalString(_ s: String?) {
+        if let s { string(s) } else { raw("null") }
+    }
+    public mutating func int(_ v: Int?) {
+        guard let v else { raw("null"); return }
+        if v < 0 { bytes.append(UInt8(ascii: "-")) }
+        var m = v.magnitude
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        withUnsafeMutableBytes(of: &digits) { d in
+            repeat { d[n] = UInt8(48 + m % 10); m /= 10; n += 1 } while m > 0
+            while n > 0 { n -= 1; bytes.append(d[n]) }
+        }
+    }
+    public mutating func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
+    /// Any text already valid as JSON (a number's description).
+    public mutating func literal(_ s: String) { bytes.append(contentsOf: s.utf8) }
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}
+
 public enum CSVText {
     /// Appends one field, quoted per RFC 4180 when it holds a comma, quote or line break.
     public static func field(_ s: String, into out: inout String) {

@@ -61,9 +61,10 @@ struct QualityCommand: ParsableCommand {
                 }
                 return
             }
-            let counters = try ledger.qualityCounters(knownAt: try parseKnownAt(knownAt))
+            let knownAtInstant = try parseKnownAt(knownAt)
             let query = QualityQuery(period: period, by: grouping, indicator: indicator, minCell: minCell)
             if distributions {
+                let counters = try ledger.qualityCounters(knownAt: knownAtInstant)
                 let rows = QualityTable.distributions(counters: counters, query: query)
                 if json { for r in rows { out.line(r.jsonRow()) }; return }
                 if csv { out.line(DistributionRow.csvHeader); for r in rows { out.line(r.csvRow()) }; return }
@@ -75,7 +76,8 @@ struct QualityCommand: ParsableCommand {
                 for l in EpisodeText.columns(t, indent: "") { out.line(l) }
                 return
             }
-            let rows = QualityTable.rows(counters: counters, query: query)
+            let rows = try knownAtInstant == nil ? ledger.qualityRows(query)
+                : QualityTable.rows(counters: ledger.qualityCounters(knownAt: knownAtInstant), query: query)
             if json { for r in rows { out.line(r.jsonRow()) }; return }
             if csv { out.line(IndicatorRow.csvHeader); for r in rows { out.line(r.csvRow()) }; return }
             var t: [[String]] = [["indicator", "period", "by", "group", "variant", "numerator", "denominator", "share", "postponed"]]

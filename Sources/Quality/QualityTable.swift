@@ -15,6 +15,18 @@ public enum QualityTable {
     /// with a counted event, an episode opening or closing, or an L, and the tertials and years
     /// holding them).
     public static func rows(counters: [Counter], query: QualityQuery) -> [IndicatorRow] {
+        rows(query: query) { visit in
+            for c in counters { c.key.withUnsafeBytes { visit($0, c.a, c.b, c.c) } }
+        }
+    }
+
+    /// Visits counters one by one: key bytes (valid during the call only) and the three amounts.
+    public typealias CounterVisitor = (_ key: UnsafeRawBufferPointer, _ a: Int64, _ b: Int64, _ c: Int64) -> Void
+
+    /// The same rows, reading the counters straight from their source (`counters` calls the visitor
+    /// once per counter): no array per key, so the maintained projection's counters can be read in
+    /// place from the store.
+    public static func rows(query: QualityQuery, counters: (CounterVisitor) throws -> Void) rethrows -> [IndicatorRow] {
         var wantedIndicator: QualityIndicator? = nil
         if let id = query.indicator {
             guard let i = QualityIndicator(id: id) else { return [] }
@@ -29,9 +41,10 @@ public enum QualityTable {
         // Pass 1: decode the keys into compact records and learn the units and months.
         var cat = Catalog()
         var recs: [IndicatorRecord] = []
-        recs.reserveCapacity(counters.count)
-        for c in counters {
-            c.key.withUnsafeBufferPointer { k in
+        try counters { raw, ca, cb, cc in
+            let k = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+            do {
+                let c = (a: ca, b: cb, c: cc)
                 guard k.count > 0, k[0] == CounterKey.indicatorFamily, let (u, end) = cat.unit(of: k), k.count == end + 6 else { return }
                 let year = Int(k[end + 3]) << 8 | Int(k[end + 4])
                 if k[end] == CounterKey.endCell {

@@ -55,21 +55,21 @@ public struct IndicatorRow: Sendable, Equatable {
 
     /// One JSON object (one NDJSON line) with a fixed key order; blanked values are `null`.
     public func jsonRow() -> String {
-        var out = "{"
-        JSONText.key("indicator", into: &out); JSONText.string(indicator, into: &out)
-        out.append(","); JSONText.key("period", into: &out); JSONText.string(period, into: &out)
-        out.append(","); JSONText.key("by", into: &out); JSONText.string(by.rawValue, into: &out)
-        out.append(","); JSONText.key("group", into: &out); JSONText.string(group, into: &out)
-        out.append(","); JSONText.key("variant", into: &out); JSONText.string(variant, into: &out)
-        out.append(","); JSONText.key("numerator", into: &out); out.append(numerator.map { String($0) } ?? "null")
-        out.append(","); JSONText.key("denominator", into: &out); out.append(denominator.map { String($0) } ?? "null")
-        out.append(","); JSONText.key("share", into: &out); out.append(share.map(formatShare) ?? "null")
-        out.append(","); JSONText.key("postponed", into: &out); out.append(postponed.map { String($0) } ?? "null")
-        out.append(","); JSONText.key("suppressed", into: &out); out.append(suppressed ? "true" : "false")
-        out.append(","); JSONText.key("institution", into: &out)
-        if let i = institution { JSONText.string(i, into: &out) } else { out.append("null") }
-        out.append("}")
-        return out
+        var out = JSONBytes(capacity: 320)
+        out.raw("{")
+        out.key("indicator", first: true); out.string(indicator)
+        out.key("period"); out.string(period)
+        out.key("by"); out.string(by.rawValue)
+        out.key("group"); out.string(group)
+        out.key("variant"); out.string(variant)
+        out.key("numerator"); out.int(numerator)
+        out.key("denominator"); out.int(denominator)
+        out.key("share"); if let share { out.literal(formatShare(share)) } else { out.raw("null") }
+        out.key("postponed"); out.int(postponed)
+        out.key("suppressed"); out.bool(suppressed)
+        out.key("institution"); out.optionalString(institution)
+        out.raw("}")
+        return out.text
     }
 
     /// One CSV line (no line break) matching ``csvHeader``; blanked values are empty fields.
@@ -134,6 +134,7 @@ public struct DistributionRow: Sendable, Equatable {
 
     public func jsonRow() -> String {
         var out = "{"
+        out.reserveCapacity(320)
         func int(_ k: String, _ v: Int?) { out.append(","); JSONText.key(k, into: &out); out.append(v.map { String($0) } ?? "null") }
         JSONText.key("distribution", into: &out); JSONText.string(distribution, into: &out)
         out.append(","); JSONText.key("period", into: &out); JSONText.string(period, into: &out)

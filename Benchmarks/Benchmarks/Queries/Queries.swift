@@ -41,12 +41,12 @@ let benchmarks: @Sendable () -> Void = {
     // `pathway quality` with no filters: every indicator, period (month, tertial, year) and group
     // (institution, unit, national), from the maintained counters.
     Benchmark(
-        "Quality: all indicators, every period and group (qualityCounters + QualityTable.rows)",
+        "Quality: all indicators, every period and group (qualityRows: counters read in place + QualityTable.rows)",
         configuration: quick(200),
         closure: { benchmark in
             let ledger = Prepared.shared.ledger
             benchmark.startMeasurement()
-            let rows = QualityTable.rows(counters: try ledger.qualityCounters(), query: QualityQuery())
+            let rows = try ledger.qualityRows(QualityQuery())
             benchmark.stopMeasurement()
             benchmark.measurement(Metrics.resultCount, rows.count)
             blackHole(rows)

@@ -93,7 +93,7 @@ do {
         print("\(count) overdue")
     case "quality":
         var rows = 0
-        try timed("quality") { rows = QualityTable.rows(counters: try Prepared.shared.ledger.qualityCounters(), query: QualityQuery()).count }
+        try timed("quality") { rows = try Prepared.shared.ledger.qualityRows(QualityQuery()).count }
         print("\(rows) rows")
     case "replay":
         let (ep, n) = try Prepared.shared.longestEpisode()
