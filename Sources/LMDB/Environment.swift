@@ -44,6 +44,8 @@ public final class Environment: @unchecked Sendable {
     private let databases = Mutex<[String: Database]>([:])
 
     private static let openPaths = Mutex<Set<String>>([])
+    /// The data file's resolved path, to find its mapping in `/proc/self/maps`.
+    private let dataFile: String
 
     /// Opens (creating if needed) the store directory at `path`.
     public init(path: String, options: Options = Options()) throws {
@@ -55,6 +57,7 @@ public final class Environment: @unchecked Sendable {
             defer { free(r) }
             return String(cString: r)
         }()
+        dataFile = canonical + "/data.mdb"
         let inserted = Environment.openPaths.withLock { $0.insert(canonical).inserted }
         guard inserted else { throw LMDBError.alreadyOpen(canonical) }
 
@@ -114,14 +117,26 @@ public final class Environment: @unchecked Sendable {
     /// is ever dirty and dropping them loses nothing; the shared resize lock keeps the map from being
     /// replaced meanwhile.
     public func releaseMappedPages() {
+        #if os(Linux)
         let took = lockShared()
         defer { unlockShared(took) }
-        var info = MDB_envinfo()
-        mdb_env_info(env, &info)
-        guard let base = info.me_mapaddr else { return }
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let used = min(info.me_mapsize, (Int(info.me_last_pgno) + 1) * page)
-        _ = madvise(base, used, MADV_DONTNEED)
+        // LMDB does not export its map address (`me_mapaddr` is set only with MDB_FIXEDMAP), so
+        // find the data file's mapping in /proc/self/maps.
+        guard let f = fopen("/proc/self/maps", "r") else { return }
+        defer { fclose(f) }
+        var line: UnsafeMutablePointer<CChar>? = nil
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, f) > 0 {
+            guard let l = line else { break }
+            let text = String(cString: l)
+            guard text.hasSuffix(dataFile + "\n") else { continue }
+            let range = text.prefix { $0 != " " }.split(separator: "-")
+            guard range.count == 2, let start = UInt(range[0], radix: 16), let end = UInt(range[1], radix: 16), end > start,
+                  let base = UnsafeMutableRawPointer(bitPattern: start) else { continue }
+            _ = madvise(base, Int(end - start), MADV_DONTNEED)
+        }
+        #endif
     }
 
     /// Size of the data file on disk, in bytes.

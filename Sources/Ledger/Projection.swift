@@ -57,6 +57,29 @@ extension EpisodeProjection {
     public var isAdditive: Bool { false }
 }
 
+/// An additive projection whose contributions are *cells*: a group (two interned names) and a code
+/// (an integer standing for the rest of the key). The engine sums cells on these fixed-width
+/// integers — no key bytes, no value bytes per contribution — and asks for each distinct cell's key
+/// once. `records(for:into:)` must give the same keys and amounts; the engine uses it nowhere on its
+/// hot paths, and tests compare the two.
+public protocol CellProjection: EpisodeProjection {
+    func cells(for snapshot: EpisodeSnapshot, emit: (_ cell: Cell, _ amounts: Counts) -> Void)
+    /// The key bytes of a cell (database 0).
+    func key(of cell: Cell, symbols: SymbolTable) -> [UInt8]
+}
+
+/// A counter cell of a ``CellProjection``, by interned names: only meaningful with the fold's symbols.
+public struct Cell: Hashable, Sendable {
+    public var group: UInt64
+    public var code: UInt64
+    public init(first: Int32, second: Int32, code: UInt64) {
+        group = UInt64(UInt32(bitPattern: first)) << 32 | UInt64(UInt32(bitPattern: second))
+        self.code = code
+    }
+    public var first: Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: group >> 32)) }
+    public var second: Int32 { Int32(bitPattern: UInt32(truncatingIfNeeded: group)) }
+}
+
 /// Additive amounts: numerator, denominator, and a third count (patient-postponed, or a tally).
 public struct Counts: Equatable, Sendable {
     public var a: Int64, b: Int64, c: Int64

@@ -145,7 +145,31 @@ public final class ProjectionEngine: @unchecked Sendable {
         for p in self.projections.indices {
             let dbs = try activeDatabases(p, in: txn)
             let proj = self.projections[p]
-            if proj.isAdditive {
+            if let cp = proj as? CellProjection {
+                let parts: [[Cell: Counts]] = parallelMap(runs) { r in
+                    var deltas: [Cell: Counts] = [:]
+                    for slot in order[bounds[r]..<bounds[r + 1]] {
+                        let d = work[slot]
+                        if let old = d.old { cp.cells(for: old) { cell, amounts in deltas[cell, default: .zero] = deltas[cell, default: .zero] - amounts } }
+                        cp.cells(for: EpisodeSnapshot(episode: episodeNames[slot], history: d.history, symbols: symbols,
+                                                      version: d.version, lastPosition: d.lastPosition)) { cell, amounts in
+                            deltas[cell, default: .zero] = deltas[cell, default: .zero] + amounts
+                        }
+                    }
+                    return deltas
+                }
+                var deltas = parts[0]
+                for part in parts.dropFirst() { deltas.merge(part, uniquingKeysWith: +) }
+                var keyed: [(key: [UInt8], value: Counts)] = []
+                for (cell, sum) in deltas where !sum.isZero { keyed.append((cp.key(of: cell, symbols: symbols), sum)) }
+                keyed.sort { bytesLess($0.key, $1.key) }
+                let db = dbs[0]
+                for (key, sum) in keyed {
+                    let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
+                    let next = current + sum
+                    if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
+                }
+            } else if proj.isAdditive {
                 let parts: [[ByteKey: Counts]] = parallelMap(runs) { r in
                     var deltas: [ByteKey: Counts] = [:]
                     var oldSink = RecordSink(), newSink = RecordSink()
@@ -394,6 +418,33 @@ public final class ProjectionEngine: @unchecked Sendable {
         let dbCount = proj.databases.count
         let order = fold.episodeOrder()
         let block = 65_536
+        if let cp = proj as? CellProjection {
+            var total: [Cell: Counts] = [:]
+            var from = 0
+            while from < order.count {
+                let to = Swift.min(order.count, from + block)
+                let lo = from, hi = to
+                let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 2, (hi - lo) / 2048))
+                let parts: [[Cell: Counts]] = parallelMap(runs) { r in
+                    var sums: [Cell: Counts] = [:]
+                    for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
+                        cp.cells(for: fold.snapshot(i)) { cell, amounts in sums[cell, default: .zero] = sums[cell, default: .zero] + amounts }
+                    }
+                    return sums
+                }
+                for part in parts { total.merge(part, uniquingKeysWith: +) }
+                from = to
+            }
+            var keyed: [(key: [UInt8], value: Counts)] = []
+            keyed.reserveCapacity(total.count)
+            for (cell, amounts) in total where !amounts.isZero { keyed.append((cp.key(of: cell, symbols: fold.symbols), amounts)) }
+            total = [:]
+            keyed.sort { bytesLess($0.key, $1.key) }
+            for (k, v) in keyed {
+                try k.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(0, kb, vb) } }
+            }
+            return
+        }
         if proj.isAdditive {
             var total: [[ByteKey: Counts]] = Array(repeating: [:], count: dbCount)
             var from = 0

@@ -7,7 +7,7 @@ import Quality
 /// The quality views: KvaRus/NPR-style indicator counters, summed over episodes (see
 /// ``QualityCounters`` and docs/indicators.md). Additive, so an episode's change subtracts its old
 /// contribution and adds its new one, and a rebuild gives the same sums in any order.
-public struct QualityProjection: EpisodeProjection {
+public struct QualityProjection: CellProjection {
     public let name = "quality"
     public let databases = ["counters"]
     public let schemaVersion: UInt32 = 1
@@ -19,6 +19,16 @@ public struct QualityProjection: EpisodeProjection {
         QualityCounters.contributions(marks: s.marks, symbols: s.symbols, rules: rules) { key, a, b, c in
             sink.put(database: 0, key: key, value: Counts(a, b, c).bytes)
         }
+    }
+
+    public func cells(for s: EpisodeSnapshot, emit: (Cell, Counts) -> Void) {
+        QualityCounters.cells(marks: s.marks, rules: rules) { institution, unit, code, a, b, c in
+            emit(Cell(first: institution, second: unit, code: code), Counts(a, b, c))
+        }
+    }
+
+    public func key(of cell: Cell, symbols: SymbolTable) -> [UInt8] {
+        QualityCounters.key(code: cell.code, institution: symbols.nameBytes(cell.first), unit: symbols.nameBytes(cell.second))
     }
 }
 

@@ -41,6 +41,36 @@ public enum QualityCounters {
     /// allocation per key, for a store that copies the key into its own buffer anyway.
     public static func rawContributions(marks: [Mark], symbols: SymbolTable, rules: RuleBook,
                                         emit: (_ key: UnsafeRawBufferPointer, _ a: Int64, _ b: Int64, _ c: Int64) -> Void) {
+        var names: [UInt8] = []
+        var buffer: [UInt8] = []
+        cells(marks: marks, rules: rules) { institution, unit, code, a, b, c in
+            if names.isEmpty {
+                names = CounterKey.names(institution: symbols.nameBytes(institution), unit: symbols.nameBytes(unit))
+                buffer = [UInt8](repeating: 0, count: names.count + 8)
+            }
+            buffer.withUnsafeMutableBytes { key in
+                let count = CounterKey.write(code, names: names, into: key)
+                emit(UnsafeRawBufferPointer(rebasing: key[0..<count]), a, b, c)
+            }
+        }
+    }
+
+    /// The key bytes of a cell: its code (see ``cells(marks:rules:emit:)``) with the names of the
+    /// episode's institution and unit.
+    public static func key(code: UInt64, institution: [UInt8], unit: [UInt8]) -> [UInt8] {
+        let names = CounterKey.names(institution: institution, unit: unit)
+        var buffer = [UInt8](repeating: 0, count: names.count + 8)
+        let count = buffer.withUnsafeMutableBytes { CounterKey.write(code, names: names, into: $0) }
+        buffer.removeLast(buffer.count - count)
+        return buffer
+    }
+
+    /// The contributions as cells: the episode's institution and unit (interned) and a code that
+    /// stands for the rest of the key — an integer whose order is the key's byte order for equal
+    /// names. Summing cells on integers and making each distinct key's bytes once is what keeps a
+    /// rebuild of the counters cheap. Cells come summed, in code order, never all zero.
+    public static func cells(marks: [Mark], rules: RuleBook,
+                             emit: (_ institution: Int32, _ unit: Int32, _ code: UInt64, _ a: Int64, _ b: Int64, _ c: Int64) -> Void) {
         let f = EpisodeFacts(marks: marks, rules: rules)
         guard let from = f.openFrom else { return }
         // At most this many entries; they live on the stack.
@@ -90,19 +120,13 @@ public enum QualityCounters {
             // Sum equal cells, then emit in key order (the codes sort as the keys do).
             var used = UnsafeMutableBufferPointer(rebasing: buf[0..<n])
             used.sort { $0.code < $1.code }
-            let names = CounterKey.names(institution: symbols.nameBytes(f.institution), unit: symbols.nameBytes(f.unit))
-            withUnsafeTemporaryAllocation(byteCount: names.count + 8, alignment: 1) { key in
-                var i = 0
-                while i < n {
-                    var e = used[i]
-                    var j = i + 1
-                    while j < n && used[j].code == e.code { e.a += used[j].a; e.b += used[j].b; e.c += used[j].c; j += 1 }
-                    if e.a != 0 || e.b != 0 || e.c != 0 {
-                        let count = CounterKey.write(e.code, names: names, into: key)
-                        emit(UnsafeRawBufferPointer(rebasing: key[0..<count]), e.a, e.b, e.c)
-                    }
-                    i = j
-                }
+            var i = 0
+            while i < n {
+                var e = used[i]
+                var j = i + 1
+                while j < n && used[j].code == e.code { e.a += used[j].a; e.b += used[j].b; e.c += used[j].c; j += 1 }
+                if e.a != 0 || e.b != 0 || e.c != 0 { emit(f.institution, f.unit, e.code, e.a, e.b, e.c) }
+                i = j
             }
             _ = used.deinitialize()
         }
