@@ -404,109 +404,107 @@ public final class ProjectionEngine: @unchecked Sendable {
         fold = f
     }
 
-    /// Calls `body` with every record a projection holds for a fold, database by database, each
-    /// database in key order — the order `MDB_APPEND` needs and `verify` compares in.
+    /// Calls `body` with every record the projections `targets` hold for a fold: for each projection
+    /// and database, the records in key order — the order `MDB_APPEND` needs and `verify` compares in.
     ///
-    /// Episodes are visited in key order in blocks; the per-episode work — the bulk of a rebuild —
-    /// runs on every core (each block split into contiguous runs joined in order, so the bytes do
-    /// not depend on the number of cores). Database 0 of a keyed projection is keyed by episode id,
-    /// so its records stream out block by block without being held; the other databases (indexes)
-    /// and additive counters are collected compactly and sorted with `memcmp`.
-    public func forEachRecord(of p: Int, fold: Fold,
-                              _ body: (_ database: Int, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
-        let proj = projections[p]
-        let dbCount = proj.databases.count
+    /// One pass over the episodes serves every target: each episode's history is built once and
+    /// handed to all of them. Episodes are visited in key order in blocks, and the per-episode work —
+    /// the bulk of a rebuild — runs on every core (each block split into contiguous runs joined in
+    /// order, so the bytes do not depend on the number of cores). Database 0 of a keyed projection is
+    /// keyed by episode id, so its records stream out block by block without being held (the streams
+    /// of different projections interleave, each in order); the other databases (indexes) are
+    /// collected compactly and sorted with `memcmp` at the end, and counter cells are summed on
+    /// integers and given their keys once.
+    public func forEachRecord(of targets: [Int], fold: Fold,
+                              _ body: (_ projection: Int, _ database: Int, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         let order = fold.episodeOrder()
         let block = 65_536
-        if let cp = proj as? CellProjection {
-            var total: [Cell: Counts] = [:]
-            var from = 0
-            while from < order.count {
-                let to = Swift.min(order.count, from + block)
-                let lo = from, hi = to
-                let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 2, (hi - lo) / 2048))
-                let parts: [[Cell: Counts]] = parallelMap(runs) { r in
-                    var sums: [Cell: Counts] = [:]
-                    for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
-                        cp.cells(for: fold.snapshot(i)) { cell, amounts in sums[cell, default: .zero] = sums[cell, default: .zero] + amounts }
-                    }
-                    return sums
-                }
-                for part in parts { total.merge(part, uniquingKeysWith: +) }
-                from = to
-            }
-            var keyed: [(key: [UInt8], value: Counts)] = []
-            keyed.reserveCapacity(total.count)
-            for (cell, amounts) in total where !amounts.isZero { keyed.append((cp.key(of: cell, symbols: fold.symbols), amounts)) }
-            total = [:]
-            keyed.sort { bytesLess($0.key, $1.key) }
-            for (k, v) in keyed {
-                try k.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(0, kb, vb) } }
-            }
-            return
+        let projections = targets.map { self.projections[$0] }
+        // Per target: secondary databases' records, counter sums (cell or byte keyed), last db-0 key.
+        var secondary = projections.map { [RecordArena](repeating: RecordArena(), count: $0.databases.count) }
+        var cellTotals = [[Cell: Counts]](repeating: [:], count: targets.count)
+        var byteTotals = projections.map { [[ByteKey: Counts]](repeating: [:], count: $0.databases.count) }
+        var previous = [[UInt8]](repeating: [], count: targets.count)
+
+        struct RunOutput {
+            var records: [[RecordSink.Record]]     // keyed projections, per target
+            var cells: [[Cell: Counts]]            // cell projections, per target
+            var sums: [[[ByteKey: Counts]]]        // other additive projections, per target and database
         }
-        if proj.isAdditive {
-            var total: [[ByteKey: Counts]] = Array(repeating: [:], count: dbCount)
-            var from = 0
-            while from < order.count {
-                let to = Swift.min(order.count, from + block)
-                let lo = from, hi = to
-                let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 2, (hi - lo) / 2048))
-                let parts: [[[ByteKey: Counts]]] = parallelMap(runs) { r in
-                    var sums = [[ByteKey: Counts]](repeating: [:], count: dbCount)
-                    var sink = RecordSink()
-                    for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
-                        sink.records.removeAll(keepingCapacity: true)
-                        proj.records(for: fold.snapshot(i), into: &sink)
-                        for rec in sink.records {
-                            let k = ByteKey(rec.key)
-                            sums[rec.database][k, default: .zero] = sums[rec.database][k, default: .zero] + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
-                        }
-                    }
-                    return sums
-                }
-                for part in parts { for d in 0..<dbCount { total[d].merge(part[d], uniquingKeysWith: +) } }
-                from = to
-            }
-            for d in 0..<dbCount {
-                let sorted = total[d].filter { !$0.value.isZero }.sorted { bytesLess($0.key.bytes, $1.key.bytes) }
-                for (k, v) in sorted {
-                    try k.bytes.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(d, kb, vb) } }
-                }
-            }
-            return
-        }
-        var secondary = [RecordArena](repeating: RecordArena(), count: dbCount)
-        var previous: [UInt8] = []
         var from = 0
         while from < order.count {
             let to = Swift.min(order.count, from + block)
             let lo = from, hi = to
             let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 2, (hi - lo) / 2048))
-            let parts: [[RecordSink.Record]] = parallelMap(runs) { r in
-                var sink = RecordSink()
+            let parts: [RunOutput] = parallelMap(runs) { r in
+                var out = RunOutput(records: Array(repeating: [], count: projections.count),
+                                    cells: Array(repeating: [:], count: projections.count),
+                                    sums: projections.map { Array(repeating: [:], count: $0.databases.count) })
+                var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
+                var scratch = RecordSink()
                 for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
-                    proj.records(for: fold.snapshot(i), into: &sink)
+                    let snapshot = fold.snapshot(i)
+                    for (t, proj) in projections.enumerated() {
+                        if let cp = proj as? CellProjection {
+                            cp.cells(for: snapshot) { cell, amounts in out.cells[t][cell, default: .zero] = out.cells[t][cell, default: .zero] + amounts }
+                        } else if proj.isAdditive {
+                            scratch.records.removeAll(keepingCapacity: true)
+                            proj.records(for: snapshot, into: &scratch)
+                            for rec in scratch.records {
+                                let k = ByteKey(rec.key)
+                                out.sums[t][rec.database][k, default: .zero] = out.sums[t][rec.database][k, default: .zero]
+                                    + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
+                            }
+                        } else {
+                            proj.records(for: snapshot, into: &sinks[t])
+                        }
+                    }
                 }
-                return sink.records
+                for t in projections.indices { out.records[t] = sinks[t].records }
+                return out
             }
             for part in parts {
-                for rec in part {
-                    if rec.database == 0 {
-                        guard previous.isEmpty || bytesLess(previous, rec.key) else {
-                            throw LedgerError.damagedProjection(proj.name, episode: String(decoding: rec.key, as: UTF8.self))
+                for t in projections.indices {
+                    for rec in part.records[t] {
+                        if rec.database == 0 {
+                            guard previous[t].isEmpty || bytesLess(previous[t], rec.key) else {
+                                throw LedgerError.damagedProjection(projections[t].name, episode: String(decoding: rec.key, as: UTF8.self))
+                            }
+                            previous[t] = rec.key
+                            try rec.key.withUnsafeBytes { kb in try rec.value.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) } }
+                        } else {
+                            secondary[t][rec.database].append(key: rec.key, value: rec.value)
                         }
-                        previous = rec.key
-                        try rec.key.withUnsafeBytes { kb in try rec.value.withUnsafeBytes { vb in try body(0, kb, vb) } }
-                    } else {
-                        secondary[rec.database].append(key: rec.key, value: rec.value)
                     }
+                    if !part.cells[t].isEmpty { cellTotals[t].merge(part.cells[t], uniquingKeysWith: +) }
+                    for d in part.sums[t].indices where !part.sums[t][d].isEmpty { byteTotals[t][d].merge(part.sums[t][d], uniquingKeysWith: +) }
                 }
             }
             from = to
         }
-        for d in 1..<Swift.max(1, dbCount) {
-            try secondary[d].forEachSorted { k, v in try body(d, k, v) }
+        for (t, proj) in projections.enumerated() {
+            if let cp = proj as? CellProjection {
+                var keyed: [(key: [UInt8], value: Counts)] = []
+                keyed.reserveCapacity(cellTotals[t].count)
+                for (cell, amounts) in cellTotals[t] where !amounts.isZero { keyed.append((cp.key(of: cell, symbols: fold.symbols), amounts)) }
+                cellTotals[t] = [:]
+                keyed.sort { bytesLess($0.key, $1.key) }
+                for (k, v) in keyed {
+                    try k.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) } }
+                }
+            } else if proj.isAdditive {
+                for d in byteTotals[t].indices {
+                    let sorted = byteTotals[t][d].filter { !$0.value.isZero }.sorted { bytesLess($0.key.bytes, $1.key.bytes) }
+                    for (k, v) in sorted {
+                        try k.bytes.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(targets[t], d, kb, vb) } }
+                    }
+                }
+            } else {
+                for d in 1..<Swift.max(1, proj.databases.count) {
+                    try secondary[t][d].forEachSorted { k, v in try body(targets[t], d, k, v) }
+                }
+                secondary[t] = []
+            }
         }
     }
 
@@ -514,7 +512,7 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// rebuilds and verify stream them with ``forEachRecord(of:fold:_:)``).
     public func records(of p: Int, fold: Fold) throws -> [[(key: [UInt8], value: [UInt8])]] {
         var perDB = [[(key: [UInt8], value: [UInt8])]](repeating: [], count: projections[p].databases.count)
-        try forEachRecord(of: p, fold: fold) { d, k, v in perDB[d].append((Array(k), Array(v))) }
+        try forEachRecord(of: [p], fold: fold) { _, d, k, v in perDB[d].append((Array(k), Array(v))) }
         return perDB
     }
 
@@ -535,23 +533,28 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// generation and swaps them in, in one write transaction. Readers see the old generation
     /// until that transaction commits.
     public func rebuild(_ names: [String] = [], clock: () -> Double = { 0 }) throws -> RebuildReport {
-        let targets: [Int] = try names.isEmpty ? Array(projections.indices) : names.map {
+        var targets: [Int] = try names.isEmpty ? Array(projections.indices) : names.map {
             guard let p = projection(named: $0) else { throw LedgerError.unknownProjection($0, known: projections.map(\.name)) }
             return p
         }
+        var seen = Set<Int>()
+        targets = targets.filter { seen.insert($0).inserted }
         let t0 = clock()
         var f = Fold()
         try fold(into: &f)
         let t1 = clock()
         try environment.write { txn in
             try foldRemaining(into: &f, in: txn)
+            var generations: [Int: Int] = [:]
             for p in targets {
                 let gen = 1 - (try activeGeneration(p, in: txn))
-                let dbs = databases[p][gen]
-                for db in dbs { try txn.clear(db) }
-                try forEachRecord(of: p, fold: f) { d, key, value in try txn.put(dbs[d], key, value, flags: .append) }
-                try setMeta(p, generation: gen, checkpoint: f.head, in: &txn)
+                generations[p] = gen
+                for db in databases[p][gen] { try txn.clear(db) }
             }
+            try forEachRecord(of: targets, fold: f) { p, d, key, value in
+                try txn.put(databases[p][generations[p]!][d], key, value, flags: .append)
+            }
+            for p in targets { try setMeta(p, generation: generations[p]!, checkpoint: f.head, in: &txn) }
         }
         // The generation just retired still holds the old data; empty it so the file can reuse the pages.
         try environment.write { txn in
@@ -591,50 +594,50 @@ public final class ProjectionEngine: @unchecked Sendable {
                 let episode = f.index(for: f.symbols.intern(bytes: e.stream))
                 let (step, target) = try folder.step(of: e, episode: episode)
                 f.add(step, target: target)
+                // One snapshot for the whole comparison, but the scanned pages need not stay resident.
+                if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }
                 return true
             }
+            environment.releaseMappedPages()
             f.seal()
             var mismatches: [Mismatch] = []
+            var flat: [Database] = []
+            var flatIndex: [[Int]] = []
             for p in projections.indices {
-                let name = projections[p].name
                 let cp = try checkpoint(p, in: txn)
                 if cp != f.head {
-                    mismatches.append(Mismatch(projection: name, database: "-", key: "-",
+                    mismatches.append(Mismatch(projection: projections[p].name, database: "-", key: "-",
                                                problem: "checkpoint is \(cp) but the log's head is \(f.head)"))
                 }
                 let dbs = try activeDatabases(p, in: txn)
-                // One cursor per database walks the stored records alongside the rebuilt ones.
-                try txn.withCursors(dbs) { cursors in
-                    var started = [Bool](repeating: false, count: dbs.count)
-                    var failed = [Bool](repeating: false, count: dbs.count)
-                    func stored(_ d: Int) throws -> Cursor.Entry? {
-                        if started[d] { return try cursors.next(d) }
-                        started[d] = true
-                        return try cursors.first(d)
-                    }
-                    try forEachRecord(of: p, fold: f) { d, key, value in
-                        if failed[d] { return }
-                        let dbName = projections[p].databases[d]
-                        guard let (k, v) = try stored(d) else {
-                            mismatches.append(Mismatch(projection: name, database: dbName, key: printable(key), problem: "a record is missing"))
-                            failed[d] = true; return
-                        }
-                        if !k.elementsEqual(key) {
-                            mismatches.append(Mismatch(projection: name, database: dbName, key: printable(key),
-                                                       problem: "the stored keys differ from the rebuilt ones"))
-                            failed[d] = true; return
-                        }
-                        if !v.elementsEqual(value) {
-                            mismatches.append(Mismatch(projection: name, database: dbName, key: printable(k),
-                                                       problem: "the stored record differs from the rebuilt one"))
-                            failed[d] = true
-                        }
-                    }
-                    for d in dbs.indices where !failed[d] {
-                        if let (k, _) = try stored(d) {
-                            mismatches.append(Mismatch(projection: name, database: projections[p].databases[d], key: printable(k),
-                                                       problem: "an extra record is stored"))
-                        }
+                flatIndex.append(dbs.indices.map { flat.count + $0 })
+                flat.append(contentsOf: dbs)
+            }
+            // One cursor per stored database walks it alongside the rebuilt records, all projections
+            // in one pass over the episodes.
+            try txn.withCursors(flat) { cursors in
+                var started = [Bool](repeating: false, count: flat.count)
+                var failed = [Bool](repeating: false, count: flat.count)
+                func stored(_ i: Int) throws -> Cursor.Entry? {
+                    if started[i] { return try cursors.next(i) }
+                    started[i] = true
+                    return try cursors.first(i)
+                }
+                func report(_ p: Int, _ d: Int, _ key: UnsafeRawBufferPointer, _ problem: String) {
+                    mismatches.append(Mismatch(projection: projections[p].name, database: projections[p].databases[d],
+                                               key: printable(key), problem: problem))
+                    failed[flatIndex[p][d]] = true
+                }
+                try forEachRecord(of: Array(projections.indices), fold: f) { p, d, key, value in
+                    let i = flatIndex[p][d]
+                    if failed[i] { return }
+                    guard let (k, v) = try stored(i) else { report(p, d, key, "a record is missing"); return }
+                    if !k.elementsEqual(key) { report(p, d, key, "the stored keys differ from the rebuilt ones"); return }
+                    if !v.elementsEqual(value) { report(p, d, k, "the stored record differs from the rebuilt one") }
+                }
+                for p in projections.indices {
+                    for d in projections[p].databases.indices where !failed[flatIndex[p][d]] {
+                        if let (k, _) = try stored(flatIndex[p][d]) { report(p, d, k, "an extra record is stored") }
                     }
                 }
             }
