@@ -103,3 +103,77 @@ public struct Counts: Equatable, Sendable {
     static func + (l: Counts, r: Counts) -> Counts { Counts(l.a + r.a, l.b + r.b, l.c + r.c) }
     static func - (l: Counts, r: Counts) -> Counts { Counts(l.a - r.a, l.b - r.b, l.c - r.c) }
 }
+
+/// Sums of counter cells in an open-addressing table keyed by the cell's two integers, hashed with
+/// a multiply-xorshift instead of `Hasher`'s SipHash: a rebuild of the quality counters makes tens
+/// of millions of additions into a few hundred thousand cells, and with `Dictionary` the hashing
+/// alone cost more than computing the contributions. Not thread-safe: one table per worker.
+final class CellSums: @unchecked Sendable {
+    struct Slot {
+        var group: UInt64   // UInt64.max: empty (no cell has both names -1)
+        var code: UInt64
+        var sum: Counts
+    }
+    private var slots: UnsafeMutablePointer<Slot>
+    private var mask: Int
+    private(set) var count = 0
+
+    init(capacity: Int = 1 << 12) {
+        var n = 16
+        while n < capacity * 2 { n <<= 1 }
+        slots = .allocate(capacity: n)
+        slots.initialize(repeating: Slot(group: .max, code: 0, sum: .zero), count: n)
+        mask = n - 1
+    }
+    deinit { slots.deallocate() }
+
+    @inline(__always) private static func hash(_ group: UInt64, _ code: UInt64) -> Int {
+        var h = (group &* 0x9E37_79B9_7F4A_7C15) ^ code
+        h = (h ^ (h >> 32)) &* 0xD6E8_FEB8_6659_FD93
+        return Int(truncatingIfNeeded: h ^ (h >> 32))
+    }
+
+    @inline(__always) func add(_ cell: Cell, _ amounts: Counts) {
+        var i = CellSums.hash(cell.group, cell.code) & mask
+        while true {
+            let s = slots[i]
+            if s.group == .max {
+                slots[i] = Slot(group: cell.group, code: cell.code, sum: amounts)
+                count += 1
+                if count * 2 > mask { grow() }
+                return
+            }
+            if s.group == cell.group && s.code == cell.code {
+                slots[i].sum = s.sum + amounts
+                return
+            }
+            i = (i + 1) & mask
+        }
+    }
+
+    private func grow() {
+        let old = slots, oldSize = mask + 1
+        let n = oldSize * 2
+        slots = .allocate(capacity: n)
+        slots.initialize(repeating: Slot(group: .max, code: 0, sum: .zero), count: n)
+        mask = n - 1
+        for k in 0..<oldSize where old[k].group != .max {
+            var i = CellSums.hash(old[k].group, old[k].code) & mask
+            while slots[i].group != .max { i = (i + 1) & mask }
+            slots[i] = old[k]
+        }
+        old.deallocate()
+    }
+
+    func merge(_ other: CellSums) {
+        other.forEach { add($0, $1) }
+    }
+
+    func forEach(_ body: (Cell, Counts) throws -> Void) rethrows {
+        for k in 0...mask where slots[k].group != .max {
+            var cell = Cell(first: 0, second: 0, code: slots[k].code)
+            cell.group = slots[k].group
+            try body(cell, slots[k].sum)
+        }
+    }
+}

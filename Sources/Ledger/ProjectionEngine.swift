@@ -146,22 +146,22 @@ public final class ProjectionEngine: @unchecked Sendable {
             let dbs = try activeDatabases(p, in: txn)
             let proj = self.projections[p]
             if let cp = proj as? CellProjection {
-                let parts: [[Cell: Counts]] = parallelMap(runs) { r in
-                    var deltas: [Cell: Counts] = [:]
+                let parts: [CellSums] = parallelMap(runs) { r in
+                    let deltas = CellSums()
                     for slot in order[bounds[r]..<bounds[r + 1]] {
                         let d = work[slot]
-                        if let old = d.old { cp.cells(for: old) { cell, amounts in deltas[cell, default: .zero] = deltas[cell, default: .zero] - amounts } }
+                        if let old = d.old { cp.cells(for: old) { cell, amounts in deltas.add(cell, .zero - amounts) } }
                         cp.cells(for: EpisodeSnapshot(episode: episodeNames[slot], history: d.history, symbols: symbols,
                                                       version: d.version, lastPosition: d.lastPosition)) { cell, amounts in
-                            deltas[cell, default: .zero] = deltas[cell, default: .zero] + amounts
+                            deltas.add(cell, amounts)
                         }
                     }
                     return deltas
                 }
-                var deltas = parts[0]
-                for part in parts.dropFirst() { deltas.merge(part, uniquingKeysWith: +) }
+                let deltas = parts[0]
+                for part in parts.dropFirst() { deltas.merge(part) }
                 var keyed: [(key: [UInt8], value: Counts)] = []
-                for (cell, sum) in deltas where !sum.isZero { keyed.append((cp.key(of: cell, symbols: symbols), sum)) }
+                deltas.forEach { cell, sum in if !sum.isZero { keyed.append((cp.key(of: cell, symbols: symbols), sum)) } }
                 keyed.sort { bytesLess($0.key, $1.key) }
                 let db = dbs[0]
                 for (key, sum) in keyed {
@@ -422,23 +422,24 @@ public final class ProjectionEngine: @unchecked Sendable {
         let projections = targets.map { self.projections[$0] }
         // Per target: secondary databases' records, counter sums (cell or byte keyed), last db-0 key.
         var secondary = projections.map { [RecordArena](repeating: RecordArena(), count: $0.databases.count) }
-        var cellTotals = [[Cell: Counts]](repeating: [:], count: targets.count)
+        // Counter cells: one table per worker slot, kept across blocks (a slot runs on one thread at a
+        // time), merged once at the end.
+        let maxRuns = ProjectionEngine.workers * 2
+        let cellTables: [[CellSums]] = projections.map { p in p is CellProjection ? (0..<maxRuns).map { _ in CellSums() } : [] }
         var byteTotals = projections.map { [[ByteKey: Counts]](repeating: [:], count: $0.databases.count) }
         var previous = [[UInt8]](repeating: [], count: targets.count)
 
         struct RunOutput {
             var records: [[RecordSink.Record]]     // keyed projections, per target
-            var cells: [[Cell: Counts]]            // cell projections, per target
             var sums: [[[ByteKey: Counts]]]        // other additive projections, per target and database
         }
         var from = 0
         while from < order.count {
             let to = Swift.min(order.count, from + block)
             let lo = from, hi = to
-            let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 2, (hi - lo) / 2048))
+            let runs = Swift.max(1, Swift.min(maxRuns, (hi - lo) / 2048))
             let parts: [RunOutput] = parallelMap(runs) { r in
                 var out = RunOutput(records: Array(repeating: [], count: projections.count),
-                                    cells: Array(repeating: [:], count: projections.count),
                                     sums: projections.map { Array(repeating: [:], count: $0.databases.count) })
                 var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
                 var scratch = RecordSink()
@@ -446,7 +447,8 @@ public final class ProjectionEngine: @unchecked Sendable {
                     let snapshot = fold.snapshot(i)
                     for (t, proj) in projections.enumerated() {
                         if let cp = proj as? CellProjection {
-                            cp.cells(for: snapshot) { cell, amounts in out.cells[t][cell, default: .zero] = out.cells[t][cell, default: .zero] + amounts }
+                            let table = cellTables[t][r]
+                            cp.cells(for: snapshot) { cell, amounts in table.add(cell, amounts) }
                         } else if proj.isAdditive {
                             scratch.records.removeAll(keepingCapacity: true)
                             proj.records(for: snapshot, into: &scratch)
@@ -476,7 +478,6 @@ public final class ProjectionEngine: @unchecked Sendable {
                             secondary[t][rec.database].append(key: rec.key, value: rec.value)
                         }
                     }
-                    if !part.cells[t].isEmpty { cellTotals[t].merge(part.cells[t], uniquingKeysWith: +) }
                     for d in part.sums[t].indices where !part.sums[t][d].isEmpty { byteTotals[t][d].merge(part.sums[t][d], uniquingKeysWith: +) }
                 }
             }
@@ -484,10 +485,11 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
         for (t, proj) in projections.enumerated() {
             if let cp = proj as? CellProjection {
+                let total = cellTables[t][0]
+                for other in cellTables[t].dropFirst() { total.merge(other) }
                 var keyed: [(key: [UInt8], value: Counts)] = []
-                keyed.reserveCapacity(cellTotals[t].count)
-                for (cell, amounts) in cellTotals[t] where !amounts.isZero { keyed.append((cp.key(of: cell, symbols: fold.symbols), amounts)) }
-                cellTotals[t] = [:]
+                keyed.reserveCapacity(total.count)
+                total.forEach { cell, amounts in if !amounts.isZero { keyed.append((cp.key(of: cell, symbols: fold.symbols), amounts)) } }
                 keyed.sort { bytesLess($0.key, $1.key) }
                 for (k, v) in keyed {
                     try k.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) } }
