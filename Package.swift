@@ -3,6 +3,7 @@ import PackageDescription
 
 // Module map (one job each):
 //   CLMDB      – the system liblmdb, through pkg-config
+//   CChainHash – SHA-256 for the hash chain (CPU SHA extensions when present, portable C otherwise)
 //   LMDB       – a small safe Swift layer over it (environment, transactions, cursors, errors)
 //   EventLog   – the append-only, hash-chained event log on LMDB (knows nothing of pathways)
 //   Pathway    – the domain: codes, registrations, corrections, pathway rules, episode state
@@ -35,11 +36,8 @@ let package = Package(
             providers: [.apt(["liblmdb-dev"])]
         ),
         .target(name: "LMDB", dependencies: ["CLMDB"], swiftSettings: strict),
-        .target(
-            name: "EventLog",
-            dependencies: ["LMDB", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: strict
-        ),
+        .target(name: "CChainHash"),
+        .target(name: "EventLog", dependencies: ["LMDB", "CChainHash"], swiftSettings: strict),
         .target(name: "Pathway", swiftSettings: strict),
         .target(name: "Deadlines", dependencies: ["Pathway"], resources: [.copy("RuleSets")], swiftSettings: strict),
         .target(name: "Quality", dependencies: ["Pathway", "Deadlines"], swiftSettings: strict),
@@ -49,7 +47,7 @@ let package = Package(
             dependencies: ["LMDB", "EventLog", "Pathway", "Deadlines", "Quality", "Ingest"],
             swiftSettings: strict
         ),
-        .target(name: "Audit", dependencies: ["Ledger", "EventLog", "Pathway", "Deadlines", .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
+        .target(name: "Audit", dependencies: ["Ledger", "EventLog", "Pathway", "Deadlines"], swiftSettings: strict),
         .target(name: "Synthetic", dependencies: ["Pathway"], swiftSettings: strict),
         .executableTarget(
             name: "PathwayCLI",
@@ -64,7 +62,9 @@ let package = Package(
         // Helpers shared by the test targets (seeded randomness, locked values).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "LMDBTests", dependencies: ["LMDB"], swiftSettings: strict),
-        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "LogAppender", "TestSupport"], swiftSettings: strict),
+        // swift-crypto is the reference the chain's own SHA-256 is tested against.
+        .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "LogAppender", "TestSupport", "CChainHash",
+                                                          .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "PathwayTests", dependencies: ["Pathway", "Deadlines", "Quality", "Ingest", "Synthetic", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog", "Ingest", "Pathway", "LMDB", "Deadlines", "TestSupport"], swiftSettings: strict),
     ]

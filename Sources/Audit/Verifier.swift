@@ -47,77 +47,25 @@ public struct Verifier {
         var report = Report()
         let log = ledger.log
         try ledger.environment.read { txn in
-            // The previous hash and the one computed now, in two fixed buffers: no allocation per event.
             // Every link is checked against the *stored* previous hash, so links are independent:
-            // the walk does the ordered checks (positions, versions) and queues the links, and the
-            // queued links are hashed on every core, a batch at a time. The pointers point into
-            // the read transaction's memory map, valid until it ends.
-            let zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
-            defer { zero.deallocate() }
-            zero.initializeMemory(as: UInt8.self, repeating: 0)
-            var pending: [PendingLink] = []
-            pending.reserveCapacity(Verifier.batch)
-            var previousHash = UnsafeRawBufferPointer(zero)
-            var expected: UInt64 = 1
-            var lastVersion: [UInt64: UInt64] = [:]      // stream digest → last version seen
-            var streamOf: [UInt64] = [0]                  // position → stream digest
-            var versionOf: [UInt64] = [0]                 // position → version
-            var chainBroken = false
-            /// Hashes the queued links; the first bad one becomes the report's problem.
-            func flush() {
-                guard !pending.isEmpty, !chainBroken || !report.problems.isEmpty else { return }
-                if let bad = Verifier.firstBrokenLink(pending) {
-                    let message = "the hash chain breaks here: this event's content or the one before it was changed after it was appended"
-                    if let i = report.problems.firstIndex(where: { $0.position >= bad }) {
-                        report.problems.insert(Problem(position: bad, what: message), at: i)
-                        report.problems.removeSubrange((i + 1)...)
-                    } else if report.problems.isEmpty {
-                        report.problems.append(Problem(position: bad, what: message))
-                    }
-                    report.events = min(report.events, Int(bad) - 1)
-                    chainBroken = true
-                }
-                pending.removeAll(keepingCapacity: true)
-            }
+            // the walk does the ordered checks (positions, versions) and queues the links, and each
+            // full batch of links is hashed on every core *while the walk goes on* with the next
+            // one. The queued pointers point into the read transaction's memory map, valid until it
+            // ends. All the walk's state is one struct, so the per-event closure makes one access.
+            var walk = Walk(batch: Verifier.batch)
             try log.scanRaw(in: txn) { k, v in
-                guard k.count == 8 else {
-                    report.problems.append(Problem(position: expected, what: "a log key is \(k.count) bytes, not 8: the log database was altered"))
-                    chainBroken = true; return false
-                }
-                let key = BigEndian.uint64(k)
-                if key != expected {
-                    report.problems.append(Problem(position: expected, what: key > expected
-                        ? "positions \(expected)…\(key - 1) are missing: events were removed"
-                        : "position \(key) appears out of order"))
-                    chainBroken = true; return false
-                }
-                let e: StoredEvent
-                do { e = try StoredEvent(bytes: v, key: key) } catch {
-                    report.problems.append(Problem(position: key, what: "\(error)"))
-                    chainBroken = true; return false
-                }
-                if e.position != key {
-                    report.problems.append(Problem(position: key, what: "the event says it is at position \(e.position): events were moved or swapped"))
-                    chainBroken = true; return false
-                }
-                pending.append(PendingLink(position: key, previous: previousHash, canonical: e.canonical, hash: e.hash))
-                let sd = digest(e.stream)
-                let version = (lastVersion[sd] ?? 0) + 1
-                if e.version != version {
-                    report.problems.append(Problem(position: key, what: "stream '\(e.streamString)' has version \(e.version) here, expected \(version)"))
-                    chainBroken = true; return false
-                }
-                lastVersion[sd] = version
-                streamOf.append(sd); versionOf.append(version)
-                previousHash = e.hash
-                report.events += 1
-                expected += 1
-                if pending.count >= Verifier.batch { flush(); if chainBroken { return false } }
-                return true
+                let more = walk.step(key: k, value: v)
+                if walk.events % 1_000_000 == 0 { ledger.environment.releaseMappedPages() }
+                return more
             }
-            flush()
+            walk.finish()
+            ledger.environment.releaseMappedPages()
+            report.events = walk.events
+            report.problems = walk.problems
+            let chainBroken = walk.chainBroken
+            let streamOf = walk.streamOf, versionOf = walk.versionOf
             report.head = try log.head(in: txn)
-            report.streams = lastVersion.count
+            report.streams = walk.streams
             guard !chainBroken else { return }
 
             // The stream index must list exactly each stream's positions, in version order.
@@ -125,7 +73,7 @@ public struct Verifier {
             var indexProblem: Problem? = nil
             try log.scanStreams(in: txn) { key, positions in
                 guard indexProblem == nil else { return }
-                let sd = digest(key)
+                let sd = Verifier.digest(key)
                 for (i, p) in positions.enumerated() {
                     guard p >= 1, p < UInt64(streamOf.count), streamOf[Int(p)] == sd, versionOf[Int(p)] == UInt64(i + 1) else {
                         indexProblem = Problem(position: p, what: "the stream index for '\(String(decoding: key, as: UTF8.self))' does not match the log")
@@ -194,10 +142,164 @@ public struct Verifier {
         return firsts.values.compactMap { $0 }.min()
     }
 
-    @inline(__always) func digest(_ b: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in b { h = (h ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
-        return h
+    /// A 64-bit digest of a stream name (word-wise multiply-xorshift), to follow stream versions
+    /// without keeping names. Two streams with one digest would be reported, never hidden.
+    @inline(__always) static func digest(_ b: UnsafeRawBufferPointer) -> UInt64 {
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: b.count)
+        guard let base = b.baseAddress else { return h }
+        var i = 0
+        while i + 8 <= b.count {
+            h = (h ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
+            h ^= h >> 32
+            i += 8
+        }
+        var w: UInt64 = 0, shift: UInt64 = 0
+        while i < b.count { w |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift; shift += 8; i += 1 }
+        h = (h ^ w) &* 0xff51_afd7_ed55_8ccd
+        h = (h ^ (h >> 29)) &* 0xc4ce_b9fe_1a85_ec53
+        return h ^ (h >> 32)
+    }
+
+    /// The ordered part of the log walk: positions, decoding, stream versions; links queued and
+    /// hashed a batch at a time in the background.
+    struct Walk {
+        var events = 0
+        var problems: [Problem] = []
+        var chainBroken = false
+        var streamOf: [UInt64] = [0]                  // position → stream digest
+        var versionOf: [UInt64] = [0]                 // position → version
+        var streams: Int { versions.count }
+        private var versions = VersionTable()        // stream digest → last version seen
+        private var expected: UInt64 = 1
+        private var previousHash: UnsafeRawBufferPointer
+        private let zero: UnsafeMutableRawBufferPointer
+        private var pending: [PendingLink] = []
+        private let batch: Int
+        private let hasher = BackgroundLinks()
+
+        init(batch: Int) {
+            self.batch = batch
+            zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
+            zero.initializeMemory(as: UInt8.self, repeating: 0)
+            previousHash = UnsafeRawBufferPointer(zero)
+            pending.reserveCapacity(batch)
+        }
+
+        mutating func fail(_ position: UInt64, _ what: String) -> Bool {
+            problems.append(Problem(position: position, what: what))
+            chainBroken = true
+            return false
+        }
+
+        mutating func step(key k: UnsafeRawBufferPointer, value v: UnsafeRawBufferPointer) -> Bool {
+            guard k.count == 8 else { return fail(expected, "a log key is \(k.count) bytes, not 8: the log database was altered") }
+            let key = BigEndian.uint64(k)
+            if key != expected {
+                return fail(expected, key > expected ? "positions \(expected)…\(key - 1) are missing: events were removed"
+                                                     : "position \(key) appears out of order")
+            }
+            let e: StoredEvent
+            do { e = try StoredEvent(bytes: v, key: key) } catch { return fail(key, "\(error)") }
+            if e.position != key { return fail(key, "the event says it is at position \(e.position): events were moved or swapped") }
+            pending.append(PendingLink(position: key, previous: previousHash, canonical: e.canonical, hash: e.hash))
+            let sd = Verifier.digest(e.stream)
+            let version = versions.next(sd)
+            if e.version != version { return fail(key, "stream '\(e.streamString)' has version \(e.version) here, expected \(version)") }
+            streamOf.append(sd); versionOf.append(version)
+            previousHash = e.hash
+            events += 1
+            expected += 1
+            if pending.count >= batch {
+                if collect() { return false }
+                hasher.start(pending)
+                pending = []
+                pending.reserveCapacity(batch)
+            }
+            return true
+        }
+
+        /// Takes the result of the batch hashed in the background; true when a link was broken.
+        private mutating func collect() -> Bool {
+            guard let bad = hasher.wait() else { return false }
+            record(brokenAt: bad)
+            return true
+        }
+
+        private mutating func record(brokenAt bad: UInt64) {
+            let message = "the hash chain breaks here: this event's content or the one before it was changed after it was appended"
+            // A broken link comes before any problem the walk found after it.
+            problems.removeAll { $0.position >= bad }
+            problems.insert(Problem(position: bad, what: message), at: problems.firstIndex { $0.position > bad } ?? problems.count)
+            events = min(events, Int(bad) - 1)
+            chainBroken = true
+        }
+
+        mutating func finish() {
+            defer { zero.deallocate() }
+            if collect() { return }
+            if let bad = Verifier.firstBrokenLink(pending) { record(brokenAt: bad) }
+            pending = []
+        }
+    }
+
+    /// Stream digest → last version, open addressing with the digest as its own hash.
+    struct VersionTable {
+        private var keys: [UInt64] = Array(repeating: 0, count: 1 << 16)     // 0: empty (digest 0 mapped to 1)
+        private var values: [UInt64] = Array(repeating: 0, count: 1 << 16)
+        private(set) var count = 0
+
+        mutating func next(_ digest: UInt64) -> UInt64 {
+            let d = digest == 0 ? 1 : digest
+            let mask = keys.count - 1
+            var i = Int(truncatingIfNeeded: d) & mask
+            while true {
+                if keys[i] == d { values[i] += 1; return values[i] }
+                if keys[i] == 0 {
+                    keys[i] = d; values[i] = 1; count += 1
+                    if count * 2 > keys.count { grow() }
+                    return 1
+                }
+                i = (i + 1) & mask
+            }
+        }
+
+        private mutating func grow() {
+            let oldKeys = keys, oldValues = values
+            keys = Array(repeating: 0, count: oldKeys.count * 2)
+            values = Array(repeating: 0, count: oldKeys.count * 2)
+            let mask = keys.count - 1
+            for j in oldKeys.indices where oldKeys[j] != 0 {
+                var i = Int(truncatingIfNeeded: oldKeys[j]) & mask
+                while keys[i] != 0 { i = (i + 1) & mask }
+                keys[i] = oldKeys[j]; values[i] = oldValues[j]
+            }
+        }
+    }
+}
+
+/// Hashes one batch of links in the background (on every core) while the walk reads the next.
+final class BackgroundLinks: @unchecked Sendable {
+    private let group = DispatchGroup()
+    private var result: UInt64? = nil
+    private var running = false
+
+    func start(_ links: [Verifier.PendingLink]) {
+        running = true
+        group.enter()
+        DispatchQueue.global().async {
+            self.result = Verifier.firstBrokenLink(links)
+            self.group.leave()
+        }
+    }
+
+    /// Waits for the running batch (if any); its first broken position, if one is.
+    func wait() -> UInt64? {
+        guard running else { return nil }
+        group.wait()
+        running = false
+        let r = result
+        result = nil
+        return r
     }
 }
 

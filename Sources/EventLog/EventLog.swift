@@ -1,4 +1,4 @@
-import Crypto
+import CChainHash
 import LMDB
 
 /// The append-only, hash-chained event log.
@@ -145,43 +145,41 @@ public final class EventLog: Sendable {
         canonical.withUnsafeBytes { c in previous.withUnsafeBytes { p in chainHash(previous: p, canonical: c) } }
     }
     public static func chainHash(previous: UnsafeRawBufferPointer, canonical: UnsafeRawBufferPointer) -> [UInt8] {
-        // previous ‖ digest in one 64-byte stack buffer, hashed in one call.
-        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &buffer) { b in
-            b.baseAddress!.copyMemory(from: previous.baseAddress!, byteCount: 32)
-            SHA256.hash(data: canonical).withUnsafeBytes { d in
-                (b.baseAddress! + 32).copyMemory(from: d.baseAddress!, byteCount: 32)
-            }
-            return Array(SHA256.hash(data: UnsafeRawBufferPointer(b)))
+        [UInt8](unsafeUninitializedCapacity: 32) { out, n in
+            pl_chain_hash(previous.baseAddress!.assumingMemoryBound(to: UInt8.self), canonical.baseAddress, canonical.count, out.baseAddress!)
+            n = 32
         }
     }
     /// The chain hash written into `out` (32 bytes) without allocating: the verifier's hot path.
     /// `previous` and `out` may be the same memory.
+    @inline(__always)
     public static func chainHash(previous: UnsafeRawBufferPointer, canonical: UnsafeRawBufferPointer,
                                  into out: UnsafeMutableRawBufferPointer) {
-        var buffer: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0)
-        withUnsafeMutableBytes(of: &buffer) { b in
-            b.baseAddress!.copyMemory(from: previous.baseAddress!, byteCount: 32)
-            SHA256.hash(data: canonical).withUnsafeBytes { d in
-                (b.baseAddress! + 32).copyMemory(from: d.baseAddress!, byteCount: 32)
-            }
-            SHA256.hash(data: UnsafeRawBufferPointer(b)).withUnsafeBytes { h in
-                out.baseAddress!.copyMemory(from: h.baseAddress!, byteCount: 32)
-            }
-        }
+        pl_chain_hash(previous.baseAddress!.assumingMemoryBound(to: UInt8.self), canonical.baseAddress, canonical.count,
+                      out.baseAddress!.assumingMemoryBound(to: UInt8.self))
     }
 
     /// SHA-256 of an event's canonical bytes.
     public static func contentDigest(_ canonical: UnsafeRawBufferPointer) -> [UInt8] {
-        Array(SHA256.hash(data: canonical))
+        [UInt8](unsafeUninitializedCapacity: 32) { out, n in
+            pl_sha256(canonical.baseAddress, canonical.count, out.baseAddress!)
+            n = 32
+        }
     }
     /// One link of the chain: SHA-256(previous hash ‖ digest).
     public static func link(previous: UnsafeRawBufferPointer, digest: UnsafeRawBufferPointer) -> [UInt8] {
-        var h = SHA256()
-        h.update(bufferPointer: previous)
-        h.update(bufferPointer: digest)
-        return Array(h.finalize())
+        var buffer = [UInt8](previous)
+        buffer.append(contentsOf: digest)
+        return buffer.withUnsafeBytes { b in
+            [UInt8](unsafeUninitializedCapacity: 32) { out, n in
+                pl_sha256(b.baseAddress, b.count, out.baseAddress!)
+                n = 32
+            }
+        }
     }
+
+    /// Whether SHA-256 runs on the CPU's SHA extensions here (for benchmark reports).
+    public static var hashUsesCPUExtensions: Bool { pl_sha256_uses_cpu_extensions() != 0 }
 
     /// The stream's current version (the number of events in it).
     public func version<T: Transaction & ~Copyable>(of stream: String, in txn: borrowing T) throws -> UInt64 {
