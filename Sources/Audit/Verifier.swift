@@ -53,12 +53,16 @@ public struct Verifier {
             // one. The queued pointers point into the read transaction's memory map, valid until it
             // ends. All the walk's state is one struct, so the per-event closure makes one access.
             var walk = Walk(batch: Verifier.batch)
-            try log.scanRaw(in: txn) { k, v in
-                let more = walk.step(key: k, value: v)
-                if walk.events % 1_000_000 == 0 { ledger.environment.releaseMappedPages() }
-                return more
+            // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
+            try withUnsafeMutablePointer(to: &walk) { w in
+                let environment = ledger.environment
+                try log.scanRaw(in: txn) { k, v in
+                    let more = w.pointee.step(key: k, value: v)
+                    if w.pointee.events % 1_000_000 == 0 { environment.releaseMappedPages() }
+                    return more
+                }
+                w.pointee.finish()
             }
-            walk.finish()
             ledger.environment.releaseMappedPages()
             report.events = walk.events
             report.problems = walk.problems

@@ -31,23 +31,36 @@ public struct StoredEvent {
     public var appendedAtString: String { String(decoding: appendedAt, as: UTF8.self) }
     public var hashHex: String { Hex.encode(hash) }
 
-    /// Reads a stored value in place; `key` is the position it was stored under.
+    /// Reads a stored value in place; `key` is the position it was stored under. Every scan of the
+    /// log goes through here, so it walks the header with plain pointer arithmetic.
+    @inline(__always)
     public init(bytes: UnsafeRawBufferPointer, key position: UInt64) throws(LogError) {
-        guard bytes.count >= 33 else { throw LogError.corrupt(position: position, reason: "the record is \(bytes.count) bytes, shorter than its fixed header") }
-        guard bytes[0] == StoredEvent.formatVersion else { throw LogError.unknownFormat(position: position, version: bytes[0]) }
+        let count = bytes.count
+        guard count >= 33, let base = bytes.baseAddress else {
+            throw LogError.corrupt(position: position, reason: "the record is \(bytes.count) bytes, shorter than its fixed header")
+        }
+        let format = base.load(as: UInt8.self)
+        guard format == StoredEvent.formatVersion else { throw LogError.unknownFormat(position: position, version: format) }
         self.bytes = bytes
         var i = 33
-        func field() throws(LogError) -> UnsafeRawBufferPointer {
-            guard i + 2 <= bytes.count else { throw LogError.corrupt(position: position, reason: "a header field runs past the end of the record") }
-            let n = Int(bytes[i]) << 8 | Int(bytes[i + 1])
-            i += 2
-            guard i + n <= bytes.count else { throw LogError.corrupt(position: position, reason: "a header field runs past the end of the record") }
-            defer { i += n }
-            return UnsafeRawBufferPointer(rebasing: bytes[i..<(i + n)])
+        var fields: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        try withUnsafeMutableBytes(of: &fields) { (f) throws(LogError) in
+            let slots = f.bindMemory(to: Int.self)
+            for n in 0..<StoredEvent.headerFieldCount {
+                guard i + 2 <= count else { throw LogError.corrupt(position: position, reason: "a header field runs past the end of the record") }
+                let length = Int(base.load(fromByteOffset: i, as: UInt8.self)) << 8 | Int(base.load(fromByteOffset: i + 1, as: UInt8.self))
+                i += 2
+                guard i + length <= count else { throw LogError.corrupt(position: position, reason: "a header field runs past the end of the record") }
+                slots[2 * n] = i; slots[2 * n + 1] = length
+                i += length
+            }
         }
-        let p = try field(), v = try field()
-        appendedAt = try field(); id = try field(); stream = try field()
-        body = UnsafeRawBufferPointer(rebasing: bytes[i...])
+        let p = UnsafeRawBufferPointer(start: base + fields.0, count: fields.1)
+        let v = UnsafeRawBufferPointer(start: base + fields.2, count: fields.3)
+        appendedAt = UnsafeRawBufferPointer(start: base + fields.4, count: fields.5)
+        id = UnsafeRawBufferPointer(start: base + fields.6, count: fields.7)
+        stream = UnsafeRawBufferPointer(start: base + fields.8, count: fields.9)
+        body = UnsafeRawBufferPointer(start: base + i, count: count - i)
         guard let pos = Decimal.parse(p), let ver = Decimal.parse(v) else {
             throw LogError.corrupt(position: position, reason: "position or stream version is not a number")
         }
@@ -84,9 +97,13 @@ public enum Canonical {
 
 enum Decimal {
     @inline(__always) static func parse(_ b: UnsafeRawBufferPointer) -> UInt64? {
-        guard !b.isEmpty, b.count <= 19 else { return nil }
+        guard let base = b.baseAddress, !b.isEmpty, b.count <= 19 else { return nil }
         var v: UInt64 = 0
-        for c in b { guard c >= 48 && c <= 57 else { return nil }; v = v * 10 + UInt64(c - 48) }
+        for k in 0..<b.count {
+            let c = base.load(fromByteOffset: k, as: UInt8.self) &- 48
+            guard c <= 9 else { return nil }
+            v = v &* 10 &+ UInt64(c)
+        }
         return v
     }
 }
