@@ -10,12 +10,6 @@
 // (environment variables), the figures and the machine they came from.
 import PackageDescription
 
-// The root package exports only the `pathway` executable and the `Ledger` library. Ledger's own
-// dependencies (LMDB, EventLog, Pathway, Deadlines, Quality, Ingest) are importable through it, but
-// Audit (Verifier, Replay) and Synthetic (SyntheticGenerator) are not products. Until the root
-// package exports them, they are compiled here from the very same files, through the symbolic
-// links Linked/Audit -> ../../Sources/Audit and Linked/Synthetic -> ../../Sources/Synthetic, under
-// module names of their own (SwiftPM wants target names unique across the package graph).
 let swift6: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 
 let package = Package(
@@ -26,25 +20,12 @@ let package = Package(
         // Naming only the MallocInterposer trait switches off benchmark's default RuntimeInterposer
         // trait, and SwiftPM then prunes swift-runtime-interposer (not mirrored here) from resolution.
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
-        .target(
-            name: "BenchAudit",
-            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), .product(name: "Crypto", package: "swift-crypto")],
-            path: "Linked/Audit",
-            swiftSettings: swift6
-        ),
-        .target(
-            name: "BenchSynthetic",
-            dependencies: [.product(name: "Ledger", package: "PathwayLedger")],
-            path: "Linked/Synthetic",
-            swiftSettings: swift6
-        ),
         // The data: settings, the prepared store and input, scratch stores, the import path.
         .target(
             name: "BenchData",
-            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), "BenchSynthetic"],
+            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), .product(name: "Synthetic", package: "PathwayLedger")],
             path: "Sources/BenchData",
             swiftSettings: swift6
         ),
@@ -59,7 +40,7 @@ let package = Package(
         // valgrind --tool=callgrind (see Sources/Profile/main.swift).
         .executableTarget(
             name: "pathway-bench-profile",
-            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), "BenchData", "BenchAudit"],
+            dependencies: [.product(name: "Ledger", package: "PathwayLedger"), .product(name: "Audit", package: "PathwayLedger"), "BenchData"],
             path: "Sources/Profile",
             swiftSettings: swift6
         ),
@@ -74,7 +55,8 @@ for suite in ["Appends", "Import", "Rebuilds", "Queries", "Verify"] {
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Ledger", package: "PathwayLedger"),
-                "BenchSupport", "BenchAudit",
+                .product(name: "Audit", package: "PathwayLedger"),
+                "BenchSupport",
             ],
             path: "Benchmarks/\(suite)",
             swiftSettings: swift6,

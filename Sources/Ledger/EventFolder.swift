@@ -66,7 +66,7 @@ struct EventFolder {
     /// Reads a stored event into a fold step, in place: the same fields as ``parts(of:)``, without
     /// making a ``Mark``. Returns the target position of a correction or voiding (else 0).
     @inline(__always)
-    func step(of e: StoredEvent, episode: Int32) throws -> (ProjectionEngine.Step, UInt64) {
+    func step(of e: StoredEvent, episode: Int32, names: inout NameTriple) throws -> (ProjectionEngine.Step, UInt64) {
         let b = e.body
         guard let base = b.baseAddress else { throw LogError.corrupt(position: e.position, reason: "the event has no body") }
         let empty = UnsafeRawBufferPointer(start: nil, count: 0)
@@ -109,9 +109,10 @@ struct EventFolder {
         step.event = c.event; step.outcome = c.outcomeByte; step.date = d.daysSinceEpoch
         if !emergency.isEmpty, let x = CivilDate(utf8: emergency) { step.emergency = x.daysSinceEpoch }
         step.setting = setting.first == UInt8(ascii: "i") ? .inpatient : .outpatient
-        step.patient = symbols.intern(bytes: patient)
-        step.institution = symbols.intern(bytes: institution)
-        step.unit = symbols.intern(bytes: unit)
+        if names.patient < 0 || !symbols.equals(names.patient, patient) { names.patient = symbols.intern(bytes: patient) }
+        if names.institution < 0 || !symbols.equals(names.institution, institution) { names.institution = symbols.intern(bytes: institution) }
+        if names.unit < 0 || !symbols.equals(names.unit, unit) { names.unit = symbols.intern(bytes: unit) }
+        step.patient = names.patient; step.institution = names.institution; step.unit = names.unit
         return (step, target)
     }
 
@@ -124,4 +125,11 @@ struct EventFolder {
         default: break
         }
     }
+}
+
+/// The symbols of the three names an episode's last event carried (-1: none yet).
+struct NameTriple {
+    var patient: Int32 = -1
+    var institution: Int32 = -1
+    var unit: Int32 = -1
 }

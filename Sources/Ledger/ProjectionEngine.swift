@@ -266,10 +266,15 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// counting sort, two passes), and ``history(_:)`` replays one episode's steps into its
     /// ``EpisodeHistory``. Memory is ≈ 44 bytes per event plus the names.
     public struct Fold: Sendable {
+        /// Names of patients, institutions and units (the marks' symbols).
         public var symbols = SymbolTable()
-        /// Fold index → symbol of the episode name, in order of first appearance.
-        public var episodeIDs: [Int32] = []
-        var indexOfSymbol: [Int32] = []               // episode symbol → index, -1 if none
+        /// Episode names, numbered in order of first appearance: an episode's number is its fold
+        /// index, so finding an event's episode is one look-up.
+        public var episodes = SymbolTable()
+        /// Per episode, the symbols of the names its last event carried: consecutive events of an
+        /// episode almost always repeat them, and comparing bytes with one known name is cheaper than
+        /// a hash-table look-up in a table of a million patients.
+        var lastNames: [NameTriple] = []
         var steps: [Step] = []
         /// The targets of corrections and voidings (≈ 1 % of events), by step index.
         var targets: [Int: UInt64] = [:]
@@ -282,15 +287,13 @@ public final class ProjectionEngine: @unchecked Sendable {
 
         public init() {}
 
-        public var episodeCount: Int { episodeIDs.count }
+        public var episodeCount: Int { episodes.count - 1 }   // symbol 0 is the empty name
 
-        mutating func index(for symbol: Int32) -> Int32 {
-            let s = Int(symbol)
-            if s >= indexOfSymbol.count { indexOfSymbol.append(contentsOf: repeatElement(-1, count: s - indexOfSymbol.count + 1 + s / 2)) }
-            if indexOfSymbol[s] >= 0 { return indexOfSymbol[s] }
-            let i = Int32(episodeIDs.count)
-            indexOfSymbol[s] = i
-            episodeIDs.append(symbol)
+        /// The fold index of the episode named `bytes` (adding it when new).
+        @inline(__always) mutating func index(ofEpisode bytes: UnsafeRawBufferPointer, at position: UInt64) throws -> Int32 {
+            guard !bytes.isEmpty else { throw LogError.corrupt(position: position, reason: "the event names no episode (empty stream)") }
+            let i = episodes.intern(bytes: bytes) - 1
+            if Int(i) == lastNames.count { lastNames.append(NameTriple()) }
             return i
         }
 
@@ -305,9 +308,10 @@ public final class ProjectionEngine: @unchecked Sendable {
         public mutating func seal() {
             if sealedSteps == steps.count { return }
             precondition(steps.count < Int(Int32.max), "a fold holds at most 2^31 events")
-            var start = [Int32](repeating: 0, count: episodeIDs.count + 1)
+            let n = episodeCount
+            var start = [Int32](repeating: 0, count: n + 1)
             for s in steps { start[Int(s.episode) + 1] += 1 }
-            for i in 0..<episodeIDs.count { start[i + 1] += start[i] }
+            for i in 0..<n { start[i + 1] += start[i] }
             var fill = start
             var order = [Int32](repeating: 0, count: steps.count)
             for (k, s) in steps.enumerated() {
@@ -340,12 +344,12 @@ public final class ProjectionEngine: @unchecked Sendable {
 
         /// Episode indices in the byte order of their names (the order keys are stored in).
         public func episodeOrder() -> [Int] {
-            let ids = episodeIDs, symbols = symbols
-            return ids.indices.sorted { symbols.nameLess(ids[$0], ids[$1]) }
+            let episodes = episodes
+            return (0..<episodeCount).sorted { episodes.nameLess(Int32($0 + 1), Int32($1 + 1)) }
         }
 
         public func snapshot(_ i: Int) -> EpisodeSnapshot {
-            EpisodeSnapshot(episode: symbols.name(episodeIDs[i]), history: history(i), symbols: symbols,
+            EpisodeSnapshot(episode: episodes.name(Int32(i + 1)), history: history(i), symbols: symbols,
                             version: version(i), lastPosition: lastPosition(i))
         }
     }
@@ -375,8 +379,8 @@ public final class ProjectionEngine: @unchecked Sendable {
                         let parts = try folder.parts(of: e)
                         if !include(parts.recordedAt, e.appendedAt) { return finished }
                     }
-                    let episode = fold.index(for: fold.symbols.intern(bytes: e.stream))
-                    let (step, target) = try folder.step(of: e, episode: episode)
+                    let episode = try fold.index(ofEpisode: e.stream, at: e.position)
+                    let (step, target) = try folder.step(of: e, episode: episode, names: &fold.lastNames[Int(episode)])
                     fold.add(step, target: target)
                     return finished
                 }
@@ -395,8 +399,8 @@ public final class ProjectionEngine: @unchecked Sendable {
         let folder = EventFolder(symbols: fold.symbols)
         var f = fold
         try log.scan(from: fold.head + 1, in: txn) { e in
-            let episode = f.index(for: f.symbols.intern(bytes: e.stream))
-            let (step, target) = try folder.step(of: e, episode: episode)
+            let episode = try f.index(ofEpisode: e.stream, at: e.position)
+            let (step, target) = try folder.step(of: e, episode: episode, names: &f.lastNames[Int(episode)])
             f.add(step, target: target)
             return true
         }
@@ -593,8 +597,8 @@ public final class ProjectionEngine: @unchecked Sendable {
             var f = Fold()
             let folder = EventFolder(symbols: f.symbols)
             try log.scan(from: 1, in: txn) { e in
-                let episode = f.index(for: f.symbols.intern(bytes: e.stream))
-                let (step, target) = try folder.step(of: e, episode: episode)
+                let episode = try f.index(ofEpisode: e.stream, at: e.position)
+                let (step, target) = try folder.step(of: e, episode: episode, names: &f.lastNames[Int(episode)])
                 f.add(step, target: target)
                 // One snapshot for the whole comparison, but the scanned pages need not stay resident.
                 if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }

@@ -267,6 +267,12 @@ public final class SymbolTable: @unchecked Sendable {
     public func withNameBytes<R>(_ i: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         try body(UnsafeRawBufferPointer(start: s.pointee.arena + s.pointee.starts[Int(i)], count: Int(s.pointee.lengths[Int(i)])))
     }
+    /// Whether symbol `i` names exactly these bytes.
+    @inline(__always) public func equals(_ i: Int32, _ b: UnsafeRawBufferPointer) -> Bool {
+        let st = s.pointee
+        guard Int(st.lengths[Int(i)]) == b.count else { return false }
+        return b.count == 0 || memcmp(st.arena + st.starts[Int(i)], b.baseAddress!, b.count) == 0
+    }
     /// Whether name `a` sorts before name `b` byte-wise (LMDB's key order), without copying either.
     public func nameLess(_ a: Int32, _ b: Int32) -> Bool {
         let st = s.pointee

@@ -1,7 +1,7 @@
 // Queries on the maintained projections of the prepared store: the coordinators' overdue list,
 // every quality indicator for every period and group, and one episode's audit replay.
 import Benchmark
-import BenchAudit
+import Audit
 import BenchSupport
 import Deadlines
 import Ledger

@@ -1,7 +1,7 @@
 // `pathway verify` over the prepared store: the whole log (hash chain, gapless positions and
 // stream versions, the stream and id indexes), then also every projection against a fresh fold.
 import Benchmark
-import BenchAudit
+import Audit
 import BenchSupport
 import Ledger
 

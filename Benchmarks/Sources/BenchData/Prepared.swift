@@ -1,4 +1,4 @@
-import BenchSynthetic
+import Synthetic
 import EventLog
 import Ingest
 import LMDB

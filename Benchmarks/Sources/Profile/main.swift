@@ -11,7 +11,7 @@
 // Scenarios: prepare | import | batched | single | parse | fold | rebuild [NAME...] | verify-log |
 // verify | overdue | quality | replay. Each runs once on the prepared data of PATHWAY_BENCH_EVENTS
 // (same settings as the benchmarks) and prints its wall time.
-import BenchAudit
+import Audit
 import BenchData
 import Deadlines
 import Ingest
