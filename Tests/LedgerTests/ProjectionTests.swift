@@ -296,6 +296,46 @@ import Darwin
         }
     }
 
+    /// The engine sums quality counters as cells (two name numbers and a code); the projection's
+    /// byte-keyed records are the reference. Summed over a generated history with corrections and
+    /// voids, both must give the same keys and amounts, and the stored counters must equal them.
+    @Test func qualityCellsAgreeWithItsByteKeyedRecords() throws {
+        var text: [String] = []
+        _ = SyntheticGenerator(episodes: 400, seed: 0xCE11, from: CivilDate("2024-01-01")!, to: CivilDate("2025-12-31")!)
+            .generate { text.append($0) }
+        let parsed = try parse(text)
+        try withTemporaryDirectory { dir in
+            let ledger = try openLedger(dir)
+            let r = try ledger.append(parsed)
+            try #require(r.rejected.isEmpty)
+            var fold = ProjectionEngine.Fold()
+            try ledger.engine.fold(into: &fold)
+            let quality = QualityProjection()
+            var fromRecords: [[UInt8]: [Int64]] = [:]
+            var fromCells: [[UInt8]: [Int64]] = [:]
+            for i in 0..<fold.episodeCount {
+                let snapshot = fold.snapshot(i)
+                var sink = RecordSink()
+                quality.records(for: snapshot, into: &sink)
+                for rec in sink.records {
+                    let c = rec.value.withUnsafeBytes { Counts(bytes: $0)! }
+                    let old = fromRecords[rec.key] ?? [0, 0, 0]
+                    fromRecords[rec.key] = [old[0] + c.a, old[1] + c.b, old[2] + c.c]
+                }
+                quality.cells(for: snapshot) { cell, c in
+                    let key = quality.key(of: cell, symbols: fold.symbols)
+                    let old = fromCells[key] ?? [0, 0, 0]
+                    fromCells[key] = [old[0] + c.a, old[1] + c.b, old[2] + c.c]
+                }
+            }
+            #expect(fromRecords.count > 100)
+            #expect(fromCells == fromRecords)
+            var stored: [[UInt8]: [Int64]] = [:]
+            try ledger.forEachQualityCounter { k, a, b, c in stored[Array(k)] = [a, b, c] }
+            #expect(stored == fromRecords.filter { $0.value != [0, 0, 0] })
+        }
+    }
+
     /// Names the first database (and entry) where two dumps differ, or nil.
     func firstDifference(_ a: [String: [[UInt8]]], _ b: [String: [[UInt8]]]) -> String? {
         if Set(a.keys) != Set(b.keys) { return "databases \(a.keys.sorted()) vs \(b.keys.sorted())" }

@@ -27,6 +27,7 @@ let benchmarks: @Sendable () -> Void = {
         ("Rebuild timers (deadlines)", ["deadlines"]),
         ("Rebuild quality", ["quality"]),
         ("Rebuild episode state + timers", ["episodes", "deadlines"]),
+        ("Rebuild episode state + quality", ["episodes", "quality"]),
         ("Rebuild all projections (history, episodes, deadlines, quality)", []),
     ]
     for (name, projections) in rebuilds {
