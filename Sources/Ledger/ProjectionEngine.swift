@@ -160,11 +160,11 @@ public final class ProjectionEngine: @unchecked Sendable {
                 }
                 let deltas = parts[0]
                 for part in parts.dropFirst() { deltas.merge(part) }
-                var keyed: [(key: [UInt8], value: Counts)] = []
-                deltas.forEach { cell, sum in if !sum.isZero { keyed.append((cp.key(of: cell, symbols: symbols), sum)) } }
-                keyed.sort { bytesLess($0.key, $1.key) }
+                var cells: [Cell] = [], sums: [Counts] = []
+                deltas.forEach { cell, sum in if !sum.isZero { cells.append(cell); sums.append(sum) } }
                 let db = dbs[0]
-                for (key, sum) in keyed {
+                for i in cp.keyOrder(of: cells, symbols: symbols) {
+                    let key = cp.key(of: cells[i], symbols: symbols), sum = sums[i]
                     let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
                     let next = current + sum
                     if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
@@ -491,12 +491,13 @@ public final class ProjectionEngine: @unchecked Sendable {
             if let cp = proj as? CellProjection {
                 let total = cellTables[t][0]
                 for other in cellTables[t].dropFirst() { total.merge(other) }
-                var keyed: [(key: [UInt8], value: Counts)] = []
-                keyed.reserveCapacity(total.count)
-                total.forEach { cell, amounts in if !amounts.isZero { keyed.append((cp.key(of: cell, symbols: fold.symbols), amounts)) } }
-                keyed.sort { bytesLess($0.key, $1.key) }
-                for (k, v) in keyed {
-                    try k.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) } }
+                var cells: [Cell] = [], sums: [Counts] = []
+                cells.reserveCapacity(total.count); sums.reserveCapacity(total.count)
+                total.forEach { cell, amounts in if !amounts.isZero { cells.append(cell); sums.append(amounts) } }
+                for i in cp.keyOrder(of: cells, symbols: fold.symbols) {
+                    try cp.key(of: cells[i], symbols: fold.symbols).withUnsafeBytes { kb in
+                        try sums[i].bytes.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) }
+                    }
                 }
             } else if proj.isAdditive {
                 for d in byteTotals[t].indices {

@@ -30,6 +30,26 @@ public struct QualityProjection: CellProjection {
     public func key(of cell: Cell, symbols: SymbolTable) -> [UInt8] {
         QualityCounters.key(code: cell.code, institution: symbols.nameBytes(cell.first), unit: symbols.nameBytes(cell.second))
     }
+
+    /// A key is family byte ‖ names ‖ the rest of the code, and the names are length-prefixed (no
+    /// names segment is a prefix of another). So key order is (family, the names' byte order, code):
+    /// rank the few distinct (institution, unit) groups by their names once, then sort integers.
+    public func keyOrder(of cells: [Cell], symbols: SymbolTable) -> [Int] {
+        var groups = Array(Set(cells.map(\.group)))
+        let names = Dictionary(uniqueKeysWithValues: groups.map { g -> (UInt64, [UInt8]) in
+            var c = Cell(first: 0, second: 0, code: 0)
+            c.group = g
+            return (g, QualityCounters.key(code: 0, institution: symbols.nameBytes(c.first), unit: symbols.nameBytes(c.second)))
+        })
+        groups.sort { a, b in names[a]!.lexicographicallyPrecedes(names[b]!) }
+        var rank: [UInt64: UInt64] = [:]
+        for (i, g) in groups.enumerated() { rank[g] = UInt64(i) }
+        let keys = cells.map { c in (family: c.code >> 56, rank: rank[c.group]!, code: c.code) }
+        return cells.indices.sorted { a, b in
+            let x = keys[a], y = keys[b]
+            return (x.family, x.rank, x.code) < (y.family, y.rank, y.code)
+        }
+    }
 }
 
 extension Ledger {
