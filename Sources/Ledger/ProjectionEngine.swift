@@ -429,7 +429,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         // Counter cells: one table per worker slot, kept across blocks (a slot runs on one thread at a
         // time), merged once at the end.
         let maxRuns = ProjectionEngine.workers * 2
-        let cellTables: [[CellSums]] = projections.map { p in p is CellProjection ? (0..<maxRuns).map { _ in CellSums() } : [] }
+        let cellTables: [[CellSums]] = projections.map { p in p is CellProjection ? (0..<maxRuns).map { _ in CellSums(capacity: 1 << 17) } : [] }
         var byteTotals = projections.map { [[ByteKey: Counts]](repeating: [:], count: $0.databases.count) }
         var previous = [[UInt8]](repeating: [], count: targets.count)
 
