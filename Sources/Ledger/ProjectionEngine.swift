@@ -685,19 +685,35 @@ struct RecordArena {
     }
 
     /// Visits the records in byte order of their keys (duplicates keep their order of arrival).
+    ///
+    /// Sorted on the keys' first 16 bytes as two big-endian integers (index keys — a patient or a
+    /// date followed by an episode id — nearly always differ there), with `memcmp` only for ties:
+    /// a rebuild sorts about a million index entries per index.
     func forEachSorted(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) rethrows {
         try bytes.withUnsafeBytes { all in
+            struct Item { var hi: UInt64; var lo: UInt64; var index: Int32 }
             func key(_ e: (offset: Int, keyCount: Int32, valueCount: Int32)) -> UnsafeRawBufferPointer {
                 UnsafeRawBufferPointer(rebasing: all[e.offset..<(e.offset + Int(e.keyCount))])
             }
-            let order = entries.indices.sorted { a, b in
-                let x = key(entries[a]), y = key(entries[b])
-                let n = min(x.count, y.count)
-                let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
-                return c != 0 ? c < 0 : (x.count != y.count ? x.count < y.count : a < b)
+            func word(_ k: UnsafeRawBufferPointer, _ from: Int) -> UInt64 {
+                var w: UInt64 = 0
+                for i in 0..<8 { w = w << 8 | UInt64(from + i < k.count ? k[from + i] : 0) }
+                return w
             }
-            for i in order {
-                let e = entries[i]
+            var items = entries.indices.map { i -> Item in
+                let k = key(entries[i])
+                return Item(hi: word(k, 0), lo: word(k, 8), index: Int32(i))
+            }
+            items.sort { a, b in
+                if a.hi != b.hi { return a.hi < b.hi }
+                if a.lo != b.lo { return a.lo < b.lo }
+                let x = key(entries[Int(a.index)]), y = key(entries[Int(b.index)])
+                let n = min(x.count, y.count)
+                let c = n <= 16 ? 0 : memcmp(x.baseAddress! + 16, y.baseAddress! + 16, n - 16)
+                return c != 0 ? c < 0 : (x.count != y.count ? x.count < y.count : a.index < b.index)
+            }
+            for item in items {
+                let e = entries[Int(item.index)]
                 let v = e.offset + Int(e.keyCount)
                 try body(key(e), UnsafeRawBufferPointer(rebasing: all[v..<(v + Int(e.valueCount))]))
             }
