@@ -100,7 +100,7 @@ struct EventFolder {
             guard c >= 48 && c <= 57 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }
             target = target &* 10 &+ UInt64(c - 48)
         }
-        var step = ProjectionEngine.Step(position: e.position, episode: episode, patient: 0, institution: 0, unit: 0,
+        var step = ProjectionEngine.Step(offset: 0, episode: episode, patient: 0, institution: 0, unit: 0,
                                          date: 0, emergency: Int32.min, event: .start, outcome: 0, setting: .outpatient, kind: k)
         if k == UInt8(ascii: "v") { return (step, target) }
         guard let c = PathwayCode(procedureCode: code), let d = CivilDate(utf8: date) else {

@@ -237,12 +237,12 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     // MARK: - Folding the whole log
 
-    /// One folded event, in 40 bytes: what a history needs of it, with names interned. A fold of
+    /// One folded event, in 32 bytes: what a history needs of it, with names interned. A fold of
     /// the whole log keeps one per event in a single flat array (no per-episode arrays while
     /// scanning, no `String`s, no allocation per event), and builds each episode's history only
     /// when a projection asks for it — on every core, one episode at a time.
     struct Step {
-        var position: UInt64
+        var offset: UInt32      // log position − the fold's first position (see `Fold.base`)
         var episode: Int32      // fold index of the episode
         var patient: Int32, institution: Int32, unit: Int32
         var date: Int32
@@ -252,8 +252,9 @@ public final class ProjectionEngine: @unchecked Sendable {
         var setting: CareSetting
         var kind: UInt8         // r(egistration), c(orrection), v(oid)
 
-        var mark: Mark {
-            Mark(code: PathwayCode(unchecked: event, outcome: outcome), setting: setting,
+        func mark(base: UInt64) -> Mark {
+            let position = base + UInt64(offset)
+            return Mark(code: PathwayCode(unchecked: event, outcome: outcome), setting: setting,
                  date: CivilDate(daysSinceEpoch: date),
                  emergencyDate: emergency == Int32.min ? nil : CivilDate(daysSinceEpoch: emergency),
                  place: position, position: position, patient: patient, institution: institution, unit: unit)
@@ -276,6 +277,8 @@ public final class ProjectionEngine: @unchecked Sendable {
         /// a hash-table look-up in a table of a million patients.
         var lastNames: [NameTriple] = []
         var steps: [Step] = []
+        /// The log position of the first step; steps hold positions as 32-bit offsets from it.
+        var base: UInt64 = 0
         /// The targets of corrections and voidings (≈ 1 % of events), by step index.
         var targets: [Int: UInt64] = [:]
         public var head: UInt64 = 0
@@ -297,10 +300,16 @@ public final class ProjectionEngine: @unchecked Sendable {
             return i
         }
 
-        mutating func add(_ step: Step, target: UInt64) {
-            if step.kind != UInt8(ascii: "r") { targets[steps.count] = target }
-            steps.append(step)
-            head = step.position
+        mutating func add(_ step: Step, position: UInt64, target: UInt64) {
+            if steps.isEmpty { base = position }
+            let offset = position &- base
+            // A fold over more than 4 billion events would need over 128 GB for its steps.
+            precondition(position >= base && offset <= UInt64(UInt32.max), "a fold spans at most 2^32 log positions")
+            var s = step
+            s.offset = UInt32(offset)
+            if s.kind != UInt8(ascii: "r") { targets[steps.count] = target }
+            steps.append(s)
+            head = position
             events += 1
         }
 
@@ -328,8 +337,8 @@ public final class ProjectionEngine: @unchecked Sendable {
             for k in stepOrder[Int(groupStart[i])..<Int(groupStart[i + 1])] {
                 let s = steps[Int(k)]
                 switch s.kind {
-                case UInt8(ascii: "r"): h.register(s.mark)
-                case UInt8(ascii: "c"): h.correct(targetPosition: targets[Int(k)] ?? 0, with: s.mark)
+                case UInt8(ascii: "r"): h.register(s.mark(base: base))
+                case UInt8(ascii: "c"): h.correct(targetPosition: targets[Int(k)] ?? 0, with: s.mark(base: base))
                 case UInt8(ascii: "v"): h.void(targetPosition: targets[Int(k)] ?? 0)
                 default: break
                 }
@@ -339,7 +348,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         /// How many events episode `i` has (its stream version, when the fold started at 1).
         public func version(_ i: Int) -> UInt64 { UInt64(groupStart[i + 1] - groupStart[i]) }
         public func lastPosition(_ i: Int) -> UInt64 {
-            groupStart[i + 1] > groupStart[i] ? steps[Int(stepOrder[Int(groupStart[i + 1]) - 1])].position : 0
+            groupStart[i + 1] > groupStart[i] ? base + UInt64(steps[Int(stepOrder[Int(groupStart[i + 1]) - 1])].offset) : 0
         }
 
         /// Episode indices in the byte order of their names (the order keys are stored in).
@@ -381,7 +390,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                     }
                     let episode = try fold.index(ofEpisode: e.stream, at: e.position)
                     let (step, target) = try folder.step(of: e, episode: episode, names: &fold.lastNames[Int(episode)])
-                    fold.add(step, target: target)
+                    fold.add(step, position: e.position, target: target)
                     return finished
                 }
                 return (finished, last)
@@ -401,7 +410,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         try log.scan(from: fold.head + 1, in: txn) { e in
             let episode = try f.index(ofEpisode: e.stream, at: e.position)
             let (step, target) = try folder.step(of: e, episode: episode, names: &f.lastNames[Int(episode)])
-            f.add(step, target: target)
+            f.add(step, position: e.position, target: target)
             return true
         }
         f.seal()
@@ -563,6 +572,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             }
             for p in targets { try setMeta(p, generation: generations[p]!, checkpoint: f.head, in: &txn) }
         }
+        environment.releaseMappedPages()
         // The generation just retired still holds the old data; empty it so the file can reuse the pages.
         try environment.write { txn in
             for p in targets {
@@ -570,6 +580,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                 for db in databases[p][retired] { try txn.clear(db) }
             }
         }
+        environment.releaseMappedPages()
         let t2 = clock()
         return RebuildReport(projections: targets.map { projections[$0].name }, events: f.events,
                              episodes: f.episodeCount, foldSeconds: t1 - t0, writeSeconds: t2 - t1)
@@ -600,7 +611,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             try log.scan(from: 1, in: txn) { e in
                 let episode = try f.index(ofEpisode: e.stream, at: e.position)
                 let (step, target) = try folder.step(of: e, episode: episode, names: &f.lastNames[Int(episode)])
-                f.add(step, target: target)
+                f.add(step, position: e.position, target: target)
                 // One snapshot for the whole comparison, but the scanned pages need not stay resident.
                 if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }
                 return true
