@@ -66,9 +66,10 @@ public protocol CellProjection: EpisodeProjection {
     func cells(for snapshot: EpisodeSnapshot, emit: (_ cell: Cell, _ amounts: Counts) -> Void)
     /// The key bytes of a cell (database 0).
     func key(of cell: Cell, symbols: SymbolTable) -> [UInt8]
-    /// The indices of `cells` in the byte order of their keys (the order `MDB_APPEND` needs),
-    /// ideally without comparing key bytes: a rebuild sorts hundreds of thousands of cells.
-    func keyOrder(of cells: [Cell], symbols: SymbolTable) -> [Int]
+    /// Calls `body` with each cell's index and key bytes, in the byte order of the keys (the order
+    /// `MDB_APPEND` needs), ideally without comparing key bytes or rebuilding the names for every
+    /// cell: a rebuild orders hundreds of thousands of cells.
+    func forEachKeyInOrder(of cells: [Cell], symbols: SymbolTable, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows
 }
 
 /// A counter cell of a ``CellProjection``, by interned names: only meaningful with the fold's symbols.

@@ -33,21 +33,29 @@ public struct QualityProjection: CellProjection {
 
     /// A key is family byte ‖ names ‖ the rest of the code, and the names are length-prefixed (no
     /// names segment is a prefix of another). So key order is (family, the names' byte order, code):
-    /// rank the few distinct (institution, unit) groups by their names once, then sort integers.
-    public func keyOrder(of cells: [Cell], symbols: SymbolTable) -> [Int] {
+    /// rank the few distinct (institution, unit) groups by their names once, sort integers, and
+    /// write each key into one buffer from its group's names.
+    public func forEachKeyInOrder(of cells: [Cell], symbols: SymbolTable, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
         var groups = Array(Set(cells.map(\.group)))
-        let names = Dictionary(uniqueKeysWithValues: groups.map { g -> (UInt64, [UInt8]) in
+        var names: [UInt64: [UInt8]] = [:]
+        for g in groups {
             var c = Cell(first: 0, second: 0, code: 0)
             c.group = g
-            return (g, QualityCounters.key(code: 0, institution: symbols.nameBytes(c.first), unit: symbols.nameBytes(c.second)))
-        })
+            names[g] = QualityCounters.names(institution: symbols.nameBytes(c.first), unit: symbols.nameBytes(c.second))
+        }
         groups.sort { a, b in names[a]!.lexicographicallyPrecedes(names[b]!) }
         var rank: [UInt64: UInt64] = [:]
         for (i, g) in groups.enumerated() { rank[g] = UInt64(i) }
-        let keys = cells.map { c in (family: c.code >> 56, rank: rank[c.group]!, code: c.code) }
-        return cells.indices.sorted { a, b in
-            let x = keys[a], y = keys[b]
-            return (x.family, x.rank, x.code) < (y.family, y.rank, y.code)
+        struct Item { var hi: UInt64; var lo: UInt64; var index: Int }
+        var items = cells.enumerated().map { i, c in Item(hi: (c.code >> 56) << 32 | rank[c.group]!, lo: c.code, index: i) }
+        items.sort { $0.hi != $1.hi ? $0.hi < $1.hi : $0.lo < $1.lo }
+        let groupNames = groups.map { names[$0]! }
+        var buffer = [UInt8](repeating: 0, count: (groupNames.map(\.count).max() ?? 0) + 8)
+        try buffer.withUnsafeMutableBytes { out in
+            for item in items {
+                let n = QualityCounters.writeKey(code: cells[item.index].code, names: groupNames[Int(item.hi & 0xffff_ffff)], into: out)
+                try body(item.index, UnsafeRawBufferPointer(rebasing: out[0..<n]))
+            }
         }
     }
 }

@@ -65,6 +65,17 @@ public enum QualityCounters {
         return buffer
     }
 
+    /// The names part of a key (institution and unit, length-prefixed), for ``writeKey(code:names:into:)``.
+    public static func names(institution: [UInt8], unit: [UInt8]) -> [UInt8] {
+        CounterKey.names(institution: institution, unit: unit)
+    }
+
+    /// Writes the key of a cell with these names into `buffer` (at least `names.count + 8` bytes);
+    /// returns its length.
+    public static func writeKey(code: UInt64, names: [UInt8], into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        CounterKey.write(code, names: names, into: buffer)
+    }
+
     /// The contributions as cells: the episode's institution and unit (interned) and a code that
     /// stands for the rest of the key — an integer whose order is the key's byte order for equal
     /// names. Summing cells on integers and making each distinct key's bytes once is what keeps a
