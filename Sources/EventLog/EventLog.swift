@@ -264,6 +264,9 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Number of entries in the id index (one per appended event), without walking anything.
+    public func idCount<T: Transaction & ~Copyable>(in txn: borrowing T) throws -> Int { try txn.count(ids) }
+
     /// Number of events, streams and ids.
     public func counts<T: Transaction & ~Copyable>(in txn: borrowing T) throws -> (events: Int, streams: Int, ids: Int) {
         let events = try txn.count(log)
