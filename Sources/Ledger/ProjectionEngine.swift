@@ -147,7 +147,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             let proj = self.projections[p]
             if let cp = proj as? CellProjection {
                 let parts: [CellSums] = parallelMap(runs) { r in
-                    let deltas = CellSums(capacity: (bounds[r + 1] - bounds[r]) * 24)
+                    let deltas = CellSums(capacity: (bounds[r + 1] - bounds[r]) * 4)
                     for slot in order[bounds[r]..<bounds[r + 1]] {
                         let d = work[slot]
                         if let old = d.old { cp.cells(for: old) { cell, amounts in deltas.add(cell, .zero - amounts) } }
