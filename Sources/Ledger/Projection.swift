@@ -41,7 +41,8 @@ public struct RecordSink {
 /// `keyed` projections own their keys: an episode's records replace its previous ones. `additive`
 /// projections hold counters: an episode contributes amounts (three `Int64`s) to shared keys, and
 /// a change to the episode subtracts its old contribution and adds the new one. Counters are sums,
-/// so the result does not depend on the order episodes are folded in.
+/// so the result does not depend on the order episodes are folded in. An additive projection must
+/// also be a ``CellProjection``: the engine sums counters only as cells (it refuses others at init).
 public protocol EpisodeProjection: Sendable {
     /// Stable name, used in `pathway rebuild --projection NAME` and in database names.
     var name: String { get }

@@ -32,6 +32,9 @@ public final class ProjectionEngine: @unchecked Sendable {
         self.log = log
         meta = try environment.database("projections")
         let all: [EpisodeProjection] = [HistoryProjection()] + extra
+        for p in all where p.isAdditive && !(p is CellProjection) {
+            preconditionFailure("projection '\(p.name)' is additive but not a CellProjection: the engine sums counters only as cells")
+        }
         projections = all
         historyIndex = 0
         var dbs: [[[Database]]] = []
@@ -167,36 +170,6 @@ public final class ProjectionEngine: @unchecked Sendable {
                     let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
                     let next = current + sums[i]
                     if next.isZero { _ = try txn.delete(db, key) } else { try next.bytes.withUnsafeBytes { try txn.put(db, key, $0) } }
-                }
-            } else if proj.isAdditive {
-                let parts: [[ByteKey: Counts]] = parallelMap(runs) { r in
-                    var deltas: [ByteKey: Counts] = [:]
-                    var oldSink = RecordSink(), newSink = RecordSink()
-                    for slot in order[bounds[r]..<bounds[r + 1]] {
-                        let d = work[slot]
-                        oldSink.records.removeAll(keepingCapacity: true); newSink.records.removeAll(keepingCapacity: true)
-                        if let old = d.old { proj.records(for: old, into: &oldSink) }
-                        proj.records(for: EpisodeSnapshot(episode: episodeNames[slot], history: d.history, symbols: symbols,
-                                                          version: d.version, lastPosition: d.lastPosition), into: &newSink)
-                        for rec in oldSink.records {
-                            let k = ByteKey([UInt8(rec.database)] + rec.key)
-                            deltas[k, default: .zero] = deltas[k, default: .zero] - rec.value.withUnsafeBytes { Counts(bytes: $0)! }
-                        }
-                        for rec in newSink.records {
-                            let k = ByteKey([UInt8(rec.database)] + rec.key)
-                            deltas[k, default: .zero] = deltas[k, default: .zero] + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
-                        }
-                    }
-                    return deltas
-                }
-                var deltas = parts[0]
-                for part in parts.dropFirst() { deltas.merge(part, uniquingKeysWith: +) }
-                for (k, sum) in deltas.sorted(by: { bytesLess($0.key.bytes, $1.key.bytes) }) where !sum.isZero {
-                    let db = dbs[Int(k.bytes[0])]
-                    let key = Array(k.bytes[1...])
-                    let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
-                    let next = current + sum
-                    if next.isZero { try txn.delete(db, key) } else { try txn.put(db, key, next.bytes) }
                 }
             } else {
                 // Per episode: the keys to delete and the records to put.
@@ -438,12 +411,10 @@ public final class ProjectionEngine: @unchecked Sendable {
         // time), merged once at the end.
         let maxRuns = ProjectionEngine.workers * 2
         let cellTables: [[CellSums]] = projections.map { p in p is CellProjection ? (0..<maxRuns).map { _ in CellSums(capacity: 1 << 17) } : [] }
-        var byteTotals = projections.map { [[ByteKey: Counts]](repeating: [:], count: $0.databases.count) }
         var previous = [[UInt8]](repeating: [], count: targets.count)
 
         struct RunOutput {
             var records: [[RecordSink.Record]]     // keyed projections, per target
-            var sums: [[[ByteKey: Counts]]]        // other additive projections, per target and database
         }
         var from = 0
         while from < order.count {
@@ -451,24 +422,14 @@ public final class ProjectionEngine: @unchecked Sendable {
             let lo = from, hi = to
             let runs = Swift.max(1, Swift.min(maxRuns, (hi - lo) / 2048))
             let parts: [RunOutput] = parallelMap(runs) { r in
-                var out = RunOutput(records: Array(repeating: [], count: projections.count),
-                                    sums: projections.map { Array(repeating: [:], count: $0.databases.count) })
+                var out = RunOutput(records: Array(repeating: [], count: projections.count))
                 var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
-                var scratch = RecordSink()
                 for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
                     let snapshot = fold.snapshot(i)
                     for (t, proj) in projections.enumerated() {
                         if let cp = proj as? CellProjection {
                             let table = cellTables[t][r]
                             cp.cells(for: snapshot) { cell, amounts in table.add(cell, amounts) }
-                        } else if proj.isAdditive {
-                            scratch.records.removeAll(keepingCapacity: true)
-                            proj.records(for: snapshot, into: &scratch)
-                            for rec in scratch.records {
-                                let k = ByteKey(rec.key)
-                                out.sums[t][rec.database][k, default: .zero] = out.sums[t][rec.database][k, default: .zero]
-                                    + rec.value.withUnsafeBytes { Counts(bytes: $0)! }
-                            }
                         } else {
                             proj.records(for: snapshot, into: &sinks[t])
                         }
@@ -490,7 +451,6 @@ public final class ProjectionEngine: @unchecked Sendable {
                             secondary[t][rec.database].append(key: rec.key, value: rec.value)
                         }
                     }
-                    for d in part.sums[t].indices where !part.sums[t][d].isEmpty { byteTotals[t][d].merge(part.sums[t][d], uniquingKeysWith: +) }
                 }
             }
             from = to
@@ -504,13 +464,6 @@ public final class ProjectionEngine: @unchecked Sendable {
                 total.forEach { cell, amounts in if !amounts.isZero { cells.append(cell); sums.append(amounts) } }
                 try cp.forEachKeyInOrder(of: cells, symbols: fold.symbols) { i, kb in
                     try sums[i].bytes.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) }
-                }
-            } else if proj.isAdditive {
-                for d in byteTotals[t].indices {
-                    let sorted = byteTotals[t][d].filter { !$0.value.isZero }.sorted { bytesLess($0.key.bytes, $1.key.bytes) }
-                    for (k, v) in sorted {
-                        try k.bytes.withUnsafeBytes { kb in try v.bytes.withUnsafeBytes { vb in try body(targets[t], d, kb, vb) } }
-                    }
                 }
             } else {
                 for d in 1..<Swift.max(1, proj.databases.count) {
@@ -665,21 +618,6 @@ func printable(_ b: UnsafeRawBufferPointer) -> String {
     var s = ""
     for x in b.prefix(80) { s += (x >= 32 && x < 127) ? String(UnicodeScalar(x)) : "·" }
     return s
-}
-
-/// A byte-string key whose hash is computed once (FNV-1a), so dictionaries of counter keys do not
-/// feed the hasher one byte at a time.
-struct ByteKey: Hashable {
-    let bytes: [UInt8]
-    let hash: UInt64
-    init(_ bytes: [UInt8]) {
-        self.bytes = bytes
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in bytes { h = (h ^ UInt64(x)) &* 0x0000_0100_0000_01b3 }
-        hash = h
-    }
-    func hash(into hasher: inout Hasher) { hasher.combine(hash) }
-    static func == (a: ByteKey, b: ByteKey) -> Bool { a.hash == b.hash && a.bytes == b.bytes }
 }
 
 /// Records held compactly (one byte buffer, offsets) to be sorted by key without an allocation each.
