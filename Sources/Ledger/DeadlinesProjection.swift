@@ -19,8 +19,8 @@ public struct DeadlinesProjection: EpisodeProjection {
     public init(rules: RuleBook = RuleBook.bundled) { self.rules = rules }
 
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
-        let m = Milestones(s.marks)
-        let timers = Deadlines.timers(for: m, rules: rules)
+        let m = s.derived.milestones
+        let timers = s.derived.timers(rules: rules)
         guard !timers.isEmpty else { return }
         var value: [UInt8] = []
         putString(s.symbols.name(m.institution), &value)

@@ -16,7 +16,7 @@ public struct EpisodeStateProjection: EpisodeProjection {
 
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
         guard !s.marks.isEmpty || s.version > 0 else { return }
-        var state = EpisodeState(marks: s.marks)
+        var state = EpisodeState(marks: s.marks, milestones: s.derived.milestones)
         let patient = s.symbols.name(state.milestones.patient)
         let institution = s.symbols.name(state.milestones.institution)
         let unit = s.symbols.name(state.milestones.unit)

@@ -1,3 +1,4 @@
+import Deadlines
 import Pathway
 
 /// What a projection sees of one episode: its corrected history and its place in the log.
@@ -14,11 +15,41 @@ public struct EpisodeSnapshot: Sendable {
     public let lastPosition: UInt64
     /// The registrations in force, in place order.
     public let marks: [Mark]
+    /// Milestones and timers, derived once and shared by the projections that need them.
+    public let derived: SnapshotDerivations
 
     public init(episode: String, history: EpisodeHistory, symbols: SymbolTable, version: UInt64, lastPosition: UInt64) {
         self.episode = episode; self.history = history; self.symbols = symbols
         self.version = version; self.lastPosition = lastPosition
         self.marks = history.marks
+        self.derived = SnapshotDerivations(marks: marks)
+    }
+}
+
+/// What several projections derive from one snapshot's marks — the milestones, and the timers
+/// under a rule book — computed on first use and then shared: a rebuild or verify of all the
+/// projections would otherwise work out the same milestones three times and the same timers twice
+/// per episode. A snapshot is used by one thread at a time, so the cache needs no lock.
+public final class SnapshotDerivations: @unchecked Sendable {
+    private let marks: [Mark]
+    private var cachedMilestones: Milestones?
+    private var cachedTimers: (rules: RuleBook, timers: [Deadlines.Timer])?
+
+    init(marks: [Mark]) { self.marks = marks }
+
+    public var milestones: Milestones {
+        if let m = cachedMilestones { return m }
+        let m = Milestones(marks)
+        cachedMilestones = m
+        return m
+    }
+
+    /// `Deadlines.timers(for: milestones, rules: rules)`, remembered for the last rule book asked.
+    public func timers(rules: RuleBook) -> [Deadlines.Timer] {
+        if let c = cachedTimers, c.rules == rules { return c.timers }
+        let t = Deadlines.timers(for: milestones, rules: rules)
+        cachedTimers = (rules, t)
+        return t
     }
 }
 

@@ -22,7 +22,8 @@ public struct QualityProjection: CellProjection {
     }
 
     public func cells(for s: EpisodeSnapshot, emit: (Cell, Counts) -> Void) {
-        QualityCounters.cells(marks: s.marks, rules: rules) { institution, unit, code, a, b, c in
+        let m = s.derived.milestones
+        QualityCounters.cells(milestones: m, timers: m.count > 0 ? s.derived.timers(rules: rules) : []) { institution, unit, code, a, b, c in
             emit(Cell(first: institution, second: unit, code: code), Counts(a, b, c))
         }
     }

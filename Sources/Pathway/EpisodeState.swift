@@ -52,7 +52,12 @@ public struct EpisodeState: Sendable, Equatable {
     /// Derives the state from the corrected history (place order). With `validAt`, only registrations
     /// dated on or before it count: the "as valid at" view.
     public init(marks: [Mark], validAt: CivilDate? = nil) {
-        self.milestones = Milestones(marks, validAt: validAt)
+        self.init(marks: marks, milestones: Milestones(marks, validAt: validAt), validAt: validAt)
+    }
+
+    /// The same, from milestones already worked out for these marks (and this `validAt`).
+    public init(marks: [Mark], milestones: Milestones, validAt: CivilDate? = nil) {
+        self.milestones = milestones
         self.phase = EpisodeState.phase(of: milestones)
         self.findings = PathwayRules.findings(marks, milestones: milestones, validAt: validAt)
     }

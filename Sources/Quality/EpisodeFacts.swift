@@ -50,6 +50,11 @@ struct EpisodeFacts {
 
     init(marks: [Mark], rules: RuleBook) {
         let m = Milestones(marks)
+        self.init(milestones: m, timers: m.count > 0 ? Deadlines.timers(for: m, rules: rules) : [])
+    }
+
+    /// From milestones and their timers (`Deadlines.timers(for: m, rules:)`) already worked out.
+    init(milestones m: Milestones, timers: [Deadlines.Timer]) {
         guard m.count > 0 else { return }
         items.reserveCapacity(12)
         institution = m.institution
@@ -57,7 +62,7 @@ struct EpisodeFacts {
 
         // Time indicators and pathway times: completed timers, read by the Deadlines module so the
         // quality numbers and the deadline projection agree.
-        for t in Deadlines.timers(for: m, rules: rules) {
+        for t in timers {
             guard let met = t.met else { continue }
             if let ind = EpisodeFacts.indicator(for: t.kind) {
                 items.append(Item(indicator: ind, date: met.date, inNumerator: t.status == .met, postponed: t.patientPostponed))

@@ -82,7 +82,18 @@ public enum QualityCounters {
     /// rebuild of the counters cheap. Cells come summed, in code order, never all zero.
     public static func cells(marks: [Mark], rules: RuleBook,
                              emit: (_ institution: Int32, _ unit: Int32, _ code: UInt64, _ a: Int64, _ b: Int64, _ c: Int64) -> Void) {
-        let f = EpisodeFacts(marks: marks, rules: rules)
+        cells(EpisodeFacts(marks: marks, rules: rules), emit: emit)
+    }
+
+    /// The same cells from the episode's milestones and their timers (`Deadlines.timers(for:rules:)`),
+    /// when a caller has them already.
+    public static func cells(milestones: Milestones, timers: [Deadlines.Timer],
+                             emit: (_ institution: Int32, _ unit: Int32, _ code: UInt64, _ a: Int64, _ b: Int64, _ c: Int64) -> Void) {
+        cells(EpisodeFacts(milestones: milestones, timers: timers), emit: emit)
+    }
+
+    static func cells(_ f: EpisodeFacts,
+                      emit: (_ institution: Int32, _ unit: Int32, _ code: UInt64, _ a: Int64, _ b: Int64, _ c: Int64) -> Void) {
         guard let from = f.openFrom else { return }
         // At most this many entries; they live on the stack.
         let bound = 2 * f.items.count + 2 + 3 * f.postponements.count + 3 + f.decisions.count + f.pathwayTimes.count
