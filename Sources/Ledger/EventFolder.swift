@@ -16,104 +16,102 @@ struct EventFolder {
         var recordedAt: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     }
 
-    /// Reads the fields folds need from a stored body, in place and without allocating.
-    func parts(of e: StoredEvent) throws -> Parts {
-        let b = e.body
-        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        var kind = empty, targetPosition = empty, recordedAt = empty, patient = empty, institution = empty
-        var unit = empty, setting = empty, code = empty, date = empty, emergency = empty
-        var i = 0
-        for f in 0..<EventBody.fieldCount {
-            guard i + 2 <= b.count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) is cut short") }
-            let n = Int(b[i]) << 8 | Int(b[i + 1]); i += 2
-            guard i + n <= b.count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) runs past the end") }
-            let v = UnsafeRawBufferPointer(rebasing: b[i..<(i + n)]); i += n
-            switch f {
-            case EventBody.Field.kind.rawValue: kind = v
-            case EventBody.Field.targetPosition.rawValue: targetPosition = v
-            case EventBody.Field.recordedAt.rawValue: recordedAt = v
-            case EventBody.Field.patient.rawValue: patient = v
-            case EventBody.Field.institution.rawValue: institution = v
-            case EventBody.Field.unit.rawValue: unit = v
-            case EventBody.Field.setting.rawValue: setting = v
-            case EventBody.Field.code.rawValue: code = v
-            case EventBody.Field.date.rawValue: date = v
-            case EventBody.Field.emergencyAssessmentDate.rawValue: emergency = v
-            default: break
+    /// The body fields folds read, as views into the stored value, and the kind and target
+    /// position decoded: read once per event, by ``parts(of:)`` and ``step(of:episode:names:)``.
+    struct BodyFields {
+        var kind: UInt8 = 0 // r(egistration), v(oid), c(orrection)
+        var targetPosition: UInt64 = 0
+        var recordedAt = UnsafeRawBufferPointer(start: nil, count: 0)
+        var patient = UnsafeRawBufferPointer(start: nil, count: 0)
+        var institution = UnsafeRawBufferPointer(start: nil, count: 0)
+        var unit = UnsafeRawBufferPointer(start: nil, count: 0)
+        var setting = UnsafeRawBufferPointer(start: nil, count: 0)
+        var code = UnsafeRawBufferPointer(start: nil, count: 0)
+        var date = UnsafeRawBufferPointer(start: nil, count: 0)
+        var emergency = UnsafeRawBufferPointer(start: nil, count: 0)
+
+        /// Walks the length-prefixed body fields in place, without allocating.
+        @inline(__always)
+        init(_ e: StoredEvent) throws {
+            let b = e.body
+            guard let base = b.baseAddress else { throw LogError.corrupt(position: e.position, reason: "the event has no body") }
+            let count = b.count
+            var kindField = UnsafeRawBufferPointer(start: nil, count: 0), target = kindField
+            var i = 0
+            for f in 0..<EventBody.fieldCount {
+                guard i + 2 <= count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) is cut short") }
+                let n = Int(base.load(fromByteOffset: i, as: UInt8.self)) << 8 | Int(base.load(fromByteOffset: i + 1, as: UInt8.self))
+                i += 2
+                guard i + n <= count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) runs past the end") }
+                let v = UnsafeRawBufferPointer(start: base + i, count: n)
+                i += n
+                switch f {
+                case EventBody.Field.kind.rawValue: kindField = v
+                case EventBody.Field.targetPosition.rawValue: target = v
+                case EventBody.Field.recordedAt.rawValue: recordedAt = v
+                case EventBody.Field.patient.rawValue: patient = v
+                case EventBody.Field.institution.rawValue: institution = v
+                case EventBody.Field.unit.rawValue: unit = v
+                case EventBody.Field.setting.rawValue: setting = v
+                case EventBody.Field.code.rawValue: code = v
+                case EventBody.Field.date.rawValue: date = v
+                case EventBody.Field.emergencyAssessmentDate.rawValue: emergency = v
+                default: break
+                }
+            }
+            guard let k = kindField.first else { throw LogError.corrupt(position: e.position, reason: "empty event kind") }
+            kind = k
+            guard target.count <= 19 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }
+            for c in target {
+                guard c >= 48 && c <= 57 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }
+                targetPosition = targetPosition * 10 + UInt64(c - 48)
             }
         }
+
+        var careSetting: CareSetting { setting.first == UInt8(ascii: "i") ? .inpatient : .outpatient }
+
+        /// The code and date of a registration or correction (voidings have none).
+        func codeAndDate(at position: UInt64) throws -> (PathwayCode, CivilDate) {
+            guard let c = PathwayCode(procedureCode: code), let d = CivilDate(utf8: date) else {
+                throw LogError.corrupt(position: position, reason: "code or date is not valid")
+            }
+            return (c, d)
+        }
+    }
+
+    /// Reads the fields folds need from a stored body, in place and without allocating.
+    func parts(of e: StoredEvent) throws -> Parts {
+        let f = try BodyFields(e)
         var p = Parts()
-        guard let k = kind.first else { throw LogError.corrupt(position: e.position, reason: "empty event kind") }
-        p.kind = k
-        p.recordedAt = recordedAt
-        if !targetPosition.isEmpty {
-            var v: UInt64 = 0
-            for c in targetPosition { guard c >= 48 && c <= 57 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }; v = v * 10 + UInt64(c - 48) }
-            p.targetPosition = v
-        }
-        if k == UInt8(ascii: "v") { return p }
-        guard let c = PathwayCode(procedureCode: code), let d = CivilDate(utf8: date) else {
-            throw LogError.corrupt(position: e.position, reason: "code or date is not valid")
-        }
-        let st: CareSetting = setting.first == UInt8(ascii: "i") ? .inpatient : .outpatient
-        p.mark = Mark(code: c, setting: st, date: d, emergencyDate: emergency.isEmpty ? nil : CivilDate(utf8: emergency),
+        p.kind = f.kind
+        p.recordedAt = f.recordedAt
+        p.targetPosition = f.targetPosition
+        if f.kind == UInt8(ascii: "v") { return p }
+        let (c, d) = try f.codeAndDate(at: e.position)
+        p.mark = Mark(code: c, setting: f.careSetting, date: d, emergencyDate: f.emergency.isEmpty ? nil : CivilDate(utf8: f.emergency),
                       place: e.position, position: e.position,
-                      patient: symbols.intern(bytes: patient), institution: symbols.intern(bytes: institution),
-                      unit: symbols.intern(bytes: unit))
+                      patient: symbols.intern(bytes: f.patient), institution: symbols.intern(bytes: f.institution),
+                      unit: symbols.intern(bytes: f.unit))
         return p
     }
 
-    /// Reads a stored event into a fold step, in place: the same fields as ``parts(of:)``, without
-    /// making a ``Mark``. Returns the target position of a correction or voiding (else 0).
+    /// Makes a fold step from an event's body fields, without a ``Mark``; returns it with the target
+    /// position of a correction or voiding (else 0). The step's position offset is set by
+    /// ``ProjectionEngine/Fold/add(_:position:target:)``.
     @inline(__always)
-    func step(of e: StoredEvent, episode: Int32, names: inout NameTriple) throws -> (ProjectionEngine.Step, UInt64) {
-        let b = e.body
-        guard let base = b.baseAddress else { throw LogError.corrupt(position: e.position, reason: "the event has no body") }
-        let empty = UnsafeRawBufferPointer(start: nil, count: 0)
-        var kind = empty, targetPosition = empty, patient = empty, institution = empty
-        var unit = empty, setting = empty, code = empty, date = empty, emergency = empty
-        var i = 0
-        let count = b.count
-        for f in 0..<EventBody.fieldCount {
-            guard i + 2 <= count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) is cut short") }
-            let n = Int(base.load(fromByteOffset: i, as: UInt8.self)) << 8 | Int(base.load(fromByteOffset: i + 1, as: UInt8.self))
-            i += 2
-            guard i + n <= count else { throw LogError.corrupt(position: e.position, reason: "body field \(f) runs past the end") }
-            let v = UnsafeRawBufferPointer(start: base + i, count: n)
-            i += n
-            switch f {
-            case EventBody.Field.kind.rawValue: kind = v
-            case EventBody.Field.targetPosition.rawValue: targetPosition = v
-            case EventBody.Field.patient.rawValue: patient = v
-            case EventBody.Field.institution.rawValue: institution = v
-            case EventBody.Field.unit.rawValue: unit = v
-            case EventBody.Field.setting.rawValue: setting = v
-            case EventBody.Field.code.rawValue: code = v
-            case EventBody.Field.date.rawValue: date = v
-            case EventBody.Field.emergencyAssessmentDate.rawValue: emergency = v
-            default: break
-            }
-        }
-        guard let k = kind.first else { throw LogError.corrupt(position: e.position, reason: "empty event kind") }
-        var target: UInt64 = 0
-        for c in targetPosition {
-            guard c >= 48 && c <= 57 else { throw LogError.corrupt(position: e.position, reason: "targetPosition is not a number") }
-            target = target &* 10 &+ UInt64(c - 48)
-        }
+    func step(of e: StoredEvent, fields f: BodyFields, episode: Int32, names: inout NameTriple) throws -> (ProjectionEngine.Step, UInt64) {
         var step = ProjectionEngine.Step(offset: 0, episode: episode, patient: 0, institution: 0, unit: 0,
-                                         date: 0, emergency: Int32.min, event: .start, outcome: 0, setting: .outpatient, kind: k)
-        if k == UInt8(ascii: "v") { return (step, target) }
-        guard let c = PathwayCode(procedureCode: code), let d = CivilDate(utf8: date) else {
-            throw LogError.corrupt(position: e.position, reason: "code or date is not valid")
-        }
+                                         date: 0, emergency: Int32.min, event: .start, outcome: 0, setting: .outpatient, kind: f.kind)
+        if f.kind == UInt8(ascii: "v") { return (step, f.targetPosition) }
+        let (c, d) = try f.codeAndDate(at: e.position)
         step.event = c.event; step.outcome = c.outcomeByte; step.date = d.daysSinceEpoch
-        if !emergency.isEmpty, let x = CivilDate(utf8: emergency) { step.emergency = x.daysSinceEpoch }
-        step.setting = setting.first == UInt8(ascii: "i") ? .inpatient : .outpatient
-        if names.patient < 0 || !symbols.equals(names.patient, patient) { names.patient = symbols.intern(bytes: patient) }
-        if names.institution < 0 || !symbols.equals(names.institution, institution) { names.institution = symbols.intern(bytes: institution) }
-        if names.unit < 0 || !symbols.equals(names.unit, unit) { names.unit = symbols.intern(bytes: unit) }
+        if !f.emergency.isEmpty, let x = CivilDate(utf8: f.emergency) { step.emergency = x.daysSinceEpoch }
+        step.setting = f.careSetting
+        if names.patient < 0 || !symbols.equals(names.patient, f.patient) { names.patient = symbols.intern(bytes: f.patient) }
+        if names.institution < 0 || !symbols.equals(names.institution, f.institution) { names.institution = symbols.intern(bytes: f.institution) }
+        if names.unit < 0 || !symbols.equals(names.unit, f.unit) { names.unit = symbols.intern(bytes: f.unit) }
         step.patient = names.patient; step.institution = names.institution; step.unit = names.unit
-        return (step, target)
+        return (step, f.targetPosition)
     }
 
     /// Applies one event to its episode's history.

@@ -285,6 +285,15 @@ public final class ProjectionEngine: @unchecked Sendable {
             events += 1
         }
 
+        /// Folds one stored event in: its episode's number, its step, its target. The one place a
+        /// scan of the log (rebuild, catch-up of a rebuild, verify, known-at) turns events into steps.
+        @inline(__always)
+        mutating func absorb(_ e: StoredEvent, fields: EventFolder.BodyFields, folder: EventFolder) throws {
+            let episode = try index(ofEpisode: e.stream, at: e.position)
+            let (step, target) = try folder.step(of: e, fields: fields, episode: episode, names: &lastNames[Int(episode)])
+            add(step, position: e.position, target: target)
+        }
+
         /// Groups the steps by episode; needed before ``history(_:)``, ``version(_:)`` and ``snapshot(_:)``.
         public mutating func seal() {
             if sealedSteps == steps.count { return }
@@ -356,13 +365,9 @@ public final class ProjectionEngine: @unchecked Sendable {
                     last = e.position
                     n += 1
                     if n >= chunk { finished = false }
-                    if let include {
-                        let parts = try folder.parts(of: e)
-                        if !include(parts.recordedAt, e.appendedAt) { return finished }
-                    }
-                    let episode = try fold.index(ofEpisode: e.stream, at: e.position)
-                    let (step, target) = try folder.step(of: e, episode: episode, names: &fold.lastNames[Int(episode)])
-                    fold.add(step, position: e.position, target: target)
+                    let fields = try EventFolder.BodyFields(e)
+                    if let include, !include(fields.recordedAt, e.appendedAt) { return finished }
+                    try fold.absorb(e, fields: fields, folder: folder)
                     return finished
                 }
                 return (finished, last)
@@ -380,9 +385,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         let folder = EventFolder(symbols: fold.symbols)
         var f = fold
         try log.scan(from: fold.head + 1, in: txn) { e in
-            let episode = try f.index(ofEpisode: e.stream, at: e.position)
-            let (step, target) = try folder.step(of: e, episode: episode, names: &f.lastNames[Int(episode)])
-            f.add(step, position: e.position, target: target)
+            try f.absorb(e, fields: EventFolder.BodyFields(e), folder: folder)
             return true
         }
         f.seal()
@@ -559,9 +562,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             var f = Fold()
             let folder = EventFolder(symbols: f.symbols)
             try log.scan(from: 1, in: txn) { e in
-                let episode = try f.index(ofEpisode: e.stream, at: e.position)
-                let (step, target) = try folder.step(of: e, episode: episode, names: &f.lastNames[Int(episode)])
-                f.add(step, position: e.position, target: target)
+                try f.absorb(e, fields: EventFolder.BodyFields(e), folder: folder)
                 // One snapshot for the whole comparison, but the scanned pages need not stay resident.
                 if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }
                 return true
