@@ -2,6 +2,7 @@ import EventLog
 import Foundation
 import LMDB
 import Ledger
+import Pathway
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -150,23 +151,9 @@ public struct Verifier {
         return firsts.values.compactMap { $0 }.min()
     }
 
-    /// A 64-bit digest of a stream name (word-wise multiply-xorshift), to follow stream versions
-    /// without keeping names. Two streams with one digest would be reported, never hidden.
-    @inline(__always) static func digest(_ b: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: b.count)
-        guard let base = b.baseAddress else { return h }
-        var i = 0
-        while i + 8 <= b.count {
-            h = (h ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd
-            h ^= h >> 32
-            i += 8
-        }
-        var w: UInt64 = 0, shift: UInt64 = 0
-        while i < b.count { w |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift; shift += 8; i += 1 }
-        h = (h ^ w) &* 0xff51_afd7_ed55_8ccd
-        h = (h ^ (h >> 29)) &* 0xc4ce_b9fe_1a85_ec53
-        return h ^ (h >> 32)
-    }
+    /// A 64-bit digest of a stream name, to follow stream versions without keeping names. Two
+    /// streams with one digest would be reported, never hidden.
+    @inline(__always) static func digest(_ b: UnsafeRawBufferPointer) -> UInt64 { SymbolTable.hash(b) }
 
     /// The ordered part of the log walk: positions, decoding, stream versions; links queued and
     /// hashed a batch at a time in the background.
