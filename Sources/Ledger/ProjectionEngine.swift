@@ -477,14 +477,6 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
     }
 
-    /// The records a projection holds for a fold, per database, in key order (for tests and tools;
-    /// rebuilds and verify stream them with ``forEachRecord(of:fold:_:)``).
-    public func records(of p: Int, fold: Fold) throws -> [[(key: [UInt8], value: [UInt8])]] {
-        var perDB = [[(key: [UInt8], value: [UInt8])]](repeating: [], count: projections[p].databases.count)
-        try forEachRecord(of: [p], fold: fold) { _, d, k, v in perDB[d].append((Array(k), Array(v))) }
-        return perDB
-    }
-
     /// How many threads the per-episode work of a rebuild uses.
     static let workers = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
 

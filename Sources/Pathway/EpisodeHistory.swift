@@ -265,9 +265,6 @@ public final class SymbolTable: @unchecked Sendable {
 
     public func name(_ i: Int32) -> String { names[Int(i)] }
     /// The name's UTF-8 bytes, for comparisons without making a `String`.
-    public func withNameBytes<R>(_ i: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        try body(UnsafeRawBufferPointer(start: s.pointee.arena + s.pointee.starts[Int(i)], count: Int(s.pointee.lengths[Int(i)])))
-    }
     /// Whether symbol `i` names exactly these bytes.
     @inline(__always) public func equals(_ i: Int32, _ b: UnsafeRawBufferPointer) -> Bool {
         let st = s.pointee

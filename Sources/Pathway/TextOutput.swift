@@ -81,17 +81,7 @@ public struct JSONBytes {
         if let s { string(s) } else { raw("null") }
     }
     public mutating func int(_ v: Int?) {
-        guard let v else { raw("null"); return }
-        if v < 0 { bytes.append(UInt8(ascii: "-")) }
-        var m = v.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
-                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        withUnsafeMutableBytes(of: &digits) { d in
-            repeat { d[n] = UInt8(48 + m % 10); m /= 10; n += 1 } while m > 0
-            while n > 0 { n -= 1; bytes.append(d[n]) }
-        }
+        if let v { bytes.append(contentsOf: String(v).utf8) } else { raw("null") }
     }
     public mutating func bool(_ b: Bool) { if b { raw("true") } else { raw("false") } }
     /// Any text already valid as JSON (a number's description).
