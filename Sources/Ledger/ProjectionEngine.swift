@@ -169,7 +169,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                 try cp.forEachKeyInOrder(of: cells, symbols: symbols) { i, key in
                     let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
                     let next = current + sums[i]
-                    if next.isZero { _ = try txn.delete(db, key) } else { try next.bytes.withUnsafeBytes { try txn.put(db, key, $0) } }
+                    if next.isZero { _ = try txn.delete(db, key) } else { try next.withBytes { try txn.put(db, key, $0) } }
                 }
             } else {
                 // Per episode: the keys to delete and the records to put.
@@ -410,10 +410,12 @@ public final class ProjectionEngine: @unchecked Sendable {
         let projections = targets.map { self.projections[$0] }
         // Per target: secondary databases' records, counter sums (cell or byte keyed), last db-0 key.
         var secondary = projections.map { [RecordArena](repeating: RecordArena(), count: $0.databases.count) }
-        // Counter cells: one table per worker slot, kept across blocks (a slot runs on one thread at a
-        // time), merged once at the end.
+        // Counter cells: summed in tables lent to the runs (one per core at most), kept across blocks,
+        // put in key order at the end.
         let maxRuns = ProjectionEngine.workers * 2
-        let cellTables: [[CellSums]] = projections.map { p in p is CellProjection ? (0..<maxRuns).map { _ in CellSums(capacity: 1 << 17) } : [] }
+        let cellPools: [CellSumsPool?] = projections.map { $0 is CellProjection ? CellSumsPool(capacity: 1 << 17) : nil }
+        // Cast once: a dynamic cast per episode and projection costs more than some projections do.
+        let cellProjections = projections.map { $0 as? CellProjection }
         var previous = [[UInt8]](repeating: [], count: targets.count)
 
         struct RunOutput {
@@ -427,12 +429,17 @@ public final class ProjectionEngine: @unchecked Sendable {
             let parts: [RunOutput] = parallelMap(runs) { r in
                 var out = RunOutput(records: Array(repeating: [], count: projections.count))
                 var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
+                let tables = cellPools.map { $0?.take() }
+                var batch: [(cell: Cell, amounts: Counts)] = []
+                batch.reserveCapacity(256)
+                defer { for (pool, table) in zip(cellPools, tables) { if let pool, let table { pool.give(table) } } }
                 for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
                     let snapshot = fold.snapshot(i)
                     for (t, proj) in projections.enumerated() {
-                        if let cp = proj as? CellProjection {
-                            let table = cellTables[t][r]
-                            cp.cells(for: snapshot) { cell, amounts in table.add(cell, amounts) }
+                        if let cp = cellProjections[t] {
+                            batch.removeAll(keepingCapacity: true)
+                            cp.cells(for: snapshot) { cell, amounts in batch.append((cell, amounts)) }
+                            batch.withUnsafeBufferPointer { tables[t]!.add(batch: $0) }
                         } else {
                             proj.records(for: snapshot, into: &sinks[t])
                         }
@@ -459,14 +466,9 @@ public final class ProjectionEngine: @unchecked Sendable {
             from = to
         }
         for (t, proj) in projections.enumerated() {
-            if let cp = proj as? CellProjection {
-                let total = cellTables[t][0]
-                for other in cellTables[t].dropFirst() { total.merge(other) }
-                var cells: [Cell] = [], sums: [Counts] = []
-                cells.reserveCapacity(total.count); sums.reserveCapacity(total.count)
-                total.forEach { cell, amounts in if !amounts.isZero { cells.append(cell); sums.append(amounts) } }
-                try cp.forEachKeyInOrder(of: cells, symbols: fold.symbols) { i, kb in
-                    try sums[i].bytes.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) }
+            if let cp = proj as? CellProjection, let pool = cellPools[t] {
+                try CellOrder.forEachSum(of: pool.all, projection: cp, symbols: fold.symbols) { kb, sum in
+                    try sum.withBytes { vb in try body(targets[t], 0, kb, vb) }
                 }
             } else {
                 for d in 1..<Swift.max(1, proj.databases.count) {
@@ -512,8 +514,18 @@ public final class ProjectionEngine: @unchecked Sendable {
                 generations[p] = gen
                 for db in databases[p][gen] { try txn.clear(db) }
             }
-            try forEachRecord(of: targets, fold: f) { p, d, key, value in
-                try txn.put(databases[p][generations[p]!][d], key, value, flags: .append)
+            // One cursor per database written, each appending at the end of its tree.
+            var flat: [Database] = []
+            var flatIndex = [[Int]](repeating: [], count: projections.count)
+            for p in targets {
+                let dbs = databases[p][generations[p]!]
+                flatIndex[p] = dbs.indices.map { flat.count + $0 }
+                flat.append(contentsOf: dbs)
+            }
+            try txn.withCursors(flat) { cursors in
+                try forEachRecord(of: targets, fold: f) { p, d, key, value in
+                    try cursors.put(flatIndex[p][d], key, value, flags: .append)
+                }
             }
             for p in targets { try setMeta(p, generation: generations[p]!, checkpoint: f.head, in: &txn) }
         }

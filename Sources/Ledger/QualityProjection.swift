@@ -34,30 +34,21 @@ public struct QualityProjection: CellProjection {
 
     /// A key is family byte ‖ names ‖ the rest of the code, and the names are length-prefixed (no
     /// names segment is a prefix of another). So key order is (family, the names' byte order, code):
-    /// rank the few distinct (institution, unit) groups by their names once, sort integers, and
-    /// write each key into one buffer from its group's names.
-    public func forEachKeyInOrder(of cells: [Cell], symbols: SymbolTable, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
-        var groups = Array(Set(cells.map(\.group)))
-        var names: [UInt64: [UInt8]] = [:]
-        for g in groups {
+    /// the groups ranked by their names once, and each cell's order is (family, rank) then its code.
+    public func rankGroups(_ groups: [UInt64], symbols: SymbolTable) -> [(group: UInt64, names: [UInt8])] {
+        groups.map { g -> (group: UInt64, names: [UInt8]) in
             var c = Cell(first: 0, second: 0, code: 0)
             c.group = g
-            names[g] = QualityCounters.names(institution: symbols.nameBytes(c.first), unit: symbols.nameBytes(c.second))
-        }
-        groups.sort { a, b in names[a]!.lexicographicallyPrecedes(names[b]!) }
-        var rank: [UInt64: UInt64] = [:]
-        for (i, g) in groups.enumerated() { rank[g] = UInt64(i) }
-        struct Item { var hi: UInt64; var lo: UInt64; var index: Int }
-        var items = cells.enumerated().map { i, c in Item(hi: (c.code >> 56) << 32 | rank[c.group]!, lo: c.code, index: i) }
-        items.sort { $0.hi != $1.hi ? $0.hi < $1.hi : $0.lo < $1.lo }
-        let groupNames = groups.map { names[$0]! }
-        var buffer = [UInt8](repeating: 0, count: (groupNames.map(\.count).max() ?? 0) + 8)
-        try buffer.withUnsafeMutableBytes { out in
-            for item in items {
-                let n = QualityCounters.writeKey(code: cells[item.index].code, names: groupNames[Int(item.hi & 0xffff_ffff)], into: out)
-                try body(item.index, UnsafeRawBufferPointer(rebasing: out[0..<n]))
-            }
-        }
+            return (g, QualityCounters.names(institution: symbols.nameBytes(c.first), unit: symbols.nameBytes(c.second)))
+        }.sorted { $0.names.lexicographicallyPrecedes($1.names) }
+    }
+
+    /// Buckets are (family byte, group rank): the key's first byte, then its names.
+    public func bucketCount(groups: Int) -> Int { 256 * Swift.max(1, groups) }
+    @inline(__always) public func bucket(code: UInt64, rank: UInt32, groups: Int) -> Int { Int(code >> 56) * groups + Int(rank) }
+
+    @inline(__always) public func writeKey(code: UInt64, names: [UInt8], into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        QualityCounters.writeKey(code: code, names: names, into: buffer)
     }
 }
 

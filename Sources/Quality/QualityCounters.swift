@@ -140,8 +140,14 @@ public enum QualityCounters {
             }
 
             // Sum equal cells, then emit in key order (the codes sort as the keys do).
-            var used = UnsafeMutableBufferPointer(rebasing: buf[0..<n])
-            used.sort { $0.code < $1.code }
+            let used = UnsafeMutableBufferPointer(rebasing: buf[0..<n])
+            // An episode has a few dozen entries at most: insertion sort beats the library's merge sort.
+            for i in 1..<Swift.max(1, n) {
+                let e = used[i]
+                var j = i
+                while j > 0 && used[j - 1].code > e.code { used[j] = used[j - 1]; j -= 1 }
+                used[j] = e
+            }
             var i = 0
             while i < n {
                 var e = used[i]

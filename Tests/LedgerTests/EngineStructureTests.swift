@@ -1,3 +1,4 @@
+import Pathway
 import Testing
 import TestSupport
 @testable import Ledger
@@ -49,5 +50,45 @@ import TestSupport
         }
         #expect(a.count == reference.count)
         #expect(seen == reference)
+    }
+
+    /// The rebuild's ordering of counter cells — sums from several tables, bucketed, merged, keys
+    /// made once — against the plain way: a dictionary of sums, each cell's key from
+    /// `key(of:symbols:)`, sorted byte-wise, zero sums dropped.
+    @Test func cellSumsComeOutSummedOnceEachInKeyByteOrder() throws {
+        var rng = SeededGenerator(seed: 0x0DE5)
+        let symbols = SymbolTable()
+        // Names that share prefixes and differ in length, so the group ranks are not symbol order.
+        let names = ["INST-9", "INST-10", "INST-1", "U", "U-2", "U-10", "U-1", "Ø-enhet", "A"].map { symbols.intern($0) }
+        let projection = QualityProjection()
+        let tables = (0..<3).map { _ in CellSums(capacity: 8) }
+        var reference: [Cell: Counts] = [:]
+        for i in 0..<40_000 {
+            let family: UInt64 = [0x44, 0x49][Int.random(in: 0...1, using: &rng)]
+            let code = family << 56 | UInt64.random(in: 0..<6, using: &rng) << 48 | UInt64.random(in: 0..<50, using: &rng) << 16
+            let cell = Cell(first: names[Int.random(in: 0..<3, using: &rng)], second: names[Int.random(in: 3..<names.count, using: &rng)], code: code)
+            // Every seventh addition is taken back later, so some cells sum to zero and must vanish.
+            let amounts = i % 7 == 0 ? Counts(-1, 0, 0) : Counts(1, Int64(i % 3), 0)
+            tables[i % 3].add(cell, amounts)
+            reference[cell] = (reference[cell] ?? .zero) + amounts
+        }
+        let expected = reference.filter { !$0.value.isZero }
+            .map { (key: projection.key(of: $0.key, symbols: symbols), sum: $0.value) }
+            .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        #expect(reference.count > expected.count, "the test has cells that sum to zero")
+        var visited: [(key: [UInt8], sum: Counts)] = []
+        CellOrder.forEachSum(of: tables, projection: projection, symbols: symbols) { key, sum in visited.append((Array(key), sum)) }
+        #expect(visited.count == expected.count)
+        #expect(visited.map(\.key) == expected.map(\.key))
+        #expect(visited.map(\.sum) == expected.map(\.sum))
+
+        // The small-batch path (an append's cells) orders the same way.
+        let cells = Array(reference.keys)
+        var order: [[UInt8]] = []
+        projection.forEachKeyInOrder(of: cells, symbols: symbols) { i, key in
+            #expect(Array(key) == projection.key(of: cells[i], symbols: symbols))
+            order.append(Array(key))
+        }
+        #expect(order == cells.map { projection.key(of: $0, symbols: symbols) }.sorted { $0.lexicographicallyPrecedes($1) })
     }
 }
