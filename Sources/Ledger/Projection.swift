@@ -235,13 +235,26 @@ struct CellOrder {
         let bounds = cuts
         let outputs: [Output] = parallelMap(runs) { r in
             var out = Output()
+            let expected = total / runs + total / (4 * runs)
+            out.keyBytes.reserveCapacity(expected * ((order.names.map(\.count).max() ?? 0) + 8))
+            out.keyEnds.reserveCapacity(expected)
+            out.sums.reserveCapacity(expected)
             var bucketItems: [Item] = []
             order.withKeyBuffer { buffer in
                 for b in bounds[r]..<bounds[r + 1] {
                     bucketItems.removeAll(keepingCapacity: true)
                     for s in sorted { bucketItems.append(contentsOf: s.items[Int(s.start[b])..<Int(s.start[b + 1])]) }
                     if bucketItems.isEmpty { continue }
-                    bucketItems.sort { $0.code < $1.code }
+                    if bucketItems.count <= 32 {
+                        for i in 1..<bucketItems.count {
+                            let e = bucketItems[i]
+                            var j = i
+                            while j > 0 && bucketItems[j - 1].code > e.code { bucketItems[j] = bucketItems[j - 1]; j -= 1 }
+                            bucketItems[j] = e
+                        }
+                    } else {
+                        bucketItems.sort { $0.code < $1.code }
+                    }
                     var i = 0
                     while i < bucketItems.count {
                         let head = bucketItems[i]
@@ -399,11 +412,10 @@ final class CellSums: @unchecked Sendable {
     init(capacity: Int = 1 << 12) {
         var n = 16
         while n * 7 < capacity * 10 { n <<= 1 }
-        slots = .allocate(capacity: n)
-        slots.initialize(repeating: Slot(group: .max, code: 0, sum: .zero), count: n)
+        slots = LargeMemory.allocate(Slot.self, count: n, initializedTo: Slot(group: .max, code: 0, sum: .zero))
         mask = n - 1
     }
-    deinit { slots.deallocate() }
+    deinit { LargeMemory.deallocate(slots) }
 
     @inline(__always) private static func hash(_ group: UInt64, _ code: UInt64) -> Int {
         var h = (group &* 0x9E37_79B9_7F4A_7C15) ^ code
@@ -447,15 +459,14 @@ final class CellSums: @unchecked Sendable {
     private func grow() {
         let old = slots, oldSize = mask + 1
         let n = oldSize * 2
-        slots = .allocate(capacity: n)
-        slots.initialize(repeating: Slot(group: .max, code: 0, sum: .zero), count: n)
+        slots = LargeMemory.allocate(Slot.self, count: n, initializedTo: Slot(group: .max, code: 0, sum: .zero))
         mask = n - 1
         for k in 0..<oldSize where old[k].group != .max {
             var i = CellSums.hash(old[k].group, old[k].code) & mask
             while slots[i].group != .max { i = (i + 1) & mask }
             slots[i] = old[k]
         }
-        old.deallocate()
+        LargeMemory.deallocate(old)
     }
 
     func merge(_ other: CellSums) {

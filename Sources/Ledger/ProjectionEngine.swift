@@ -413,7 +413,10 @@ public final class ProjectionEngine: @unchecked Sendable {
         // Counter cells: summed in tables lent to the runs (one per core at most), kept across blocks,
         // put in key order at the end.
         let maxRuns = ProjectionEngine.workers * 2
-        let cellPools: [CellSumsPool?] = projections.map { $0 is CellProjection ? CellSumsPool(capacity: 1 << 17) : nil }
+        // Sized for a few cells per episode (they saturate at some hundred thousand per core), so a
+        // big rebuild does not grow its tables several times over.
+        let cellCapacity = Swift.min(Swift.max(fold.episodeCount * 3, 1 << 12), 1 << 19)
+        let cellPools: [CellSumsPool?] = projections.map { $0 is CellProjection ? CellSumsPool(capacity: cellCapacity) : nil }
         // Cast once: a dynamic cast per episode and projection costs more than some projections do.
         let cellProjections = projections.map { $0 as? CellProjection }
         var previous = [[UInt8]](repeating: [], count: targets.count)

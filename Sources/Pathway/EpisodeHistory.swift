@@ -157,17 +157,16 @@ public final class SymbolTable: @unchecked Sendable {
 
     public init() {
         s = .allocate(capacity: 1)
-        let buckets = UnsafeMutablePointer<Int32>.allocate(capacity: 1024)
-        buckets.initialize(repeating: -1, count: 1024)
-        s.initialize(to: State(arena: .allocate(capacity: 4096), arenaCapacity: 4096,
-                               starts: .allocate(capacity: 256), lengths: .allocate(capacity: 256),
-                               hashes: .allocate(capacity: 256), idCapacity: 256, buckets: buckets, mask: 1023))
+        let buckets = LargeMemory.allocate(Int32.self, count: 1024, initializedTo: -1)
+        s.initialize(to: State(arena: LargeMemory.allocate(UInt8.self, count: 4096), arenaCapacity: 4096,
+                               starts: LargeMemory.allocate(Int.self, count: 256), lengths: LargeMemory.allocate(Int32.self, count: 256),
+                               hashes: LargeMemory.allocate(UInt64.self, count: 256), idCapacity: 256, buckets: buckets, mask: 1023))
         _ = intern(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     deinit {
-        s.pointee.arena.deallocate(); s.pointee.starts.deallocate(); s.pointee.lengths.deallocate()
-        s.pointee.hashes.deallocate(); s.pointee.buckets.deallocate()
+        LargeMemory.deallocate(s.pointee.arena); LargeMemory.deallocate(s.pointee.starts); LargeMemory.deallocate(s.pointee.lengths)
+        LargeMemory.deallocate(s.pointee.hashes); LargeMemory.deallocate(s.pointee.buckets)
         s.deinitialize(count: 1); s.deallocate()
     }
 
@@ -218,15 +217,15 @@ public final class SymbolTable: @unchecked Sendable {
         if st.arenaCount + b.count > st.arenaCapacity {
             var cap = st.arenaCapacity * 2
             while cap < st.arenaCount + b.count { cap *= 2 }
-            let next = UnsafeMutablePointer<UInt8>.allocate(capacity: cap)
+            let next = LargeMemory.allocate(UInt8.self, count: cap)
             next.update(from: st.arena, count: st.arenaCount)
-            st.arena.deallocate(); st.arena = next; st.arenaCapacity = cap
+            LargeMemory.deallocate(st.arena); st.arena = next; st.arenaCapacity = cap
         }
         if st.count == st.idCapacity {
             let cap = st.idCapacity * 2
             func grow<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
-                let n = UnsafeMutablePointer<T>.allocate(capacity: cap)
-                n.moveInitialize(from: p, count: st.count); p.deallocate(); return n
+                let n = LargeMemory.allocate(T.self, count: cap)
+                n.moveInitialize(from: p, count: st.count); LargeMemory.deallocate(p); return n
             }
             st.starts = grow(st.starts); st.lengths = grow(st.lengths); st.hashes = grow(st.hashes)
             st.idCapacity = cap
@@ -245,9 +244,8 @@ public final class SymbolTable: @unchecked Sendable {
 
     private func rehash() {
         let size = (s.pointee.mask + 1) * 2
-        s.pointee.buckets.deallocate()
-        let buckets = UnsafeMutablePointer<Int32>.allocate(capacity: size)
-        buckets.initialize(repeating: -1, count: size)
+        LargeMemory.deallocate(s.pointee.buckets)
+        let buckets = LargeMemory.allocate(Int32.self, count: size, initializedTo: -1)
         let mask = size - 1
         for id in 0..<s.pointee.count {
             var i = Int(truncatingIfNeeded: s.pointee.hashes[id]) & mask
