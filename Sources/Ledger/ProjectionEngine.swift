@@ -303,7 +303,10 @@ public final class ProjectionEngine: @unchecked Sendable {
             for s in steps { start[Int(s.episode) + 1] += 1 }
             for i in 0..<n { start[i + 1] += start[i] }
             var fill = start
-            var order = [Int32](repeating: 0, count: steps.count)
+            var order = [Int32]()
+            order.reserveCapacity(steps.count)
+            LargeMemory.adviseHugePages(&order)
+            order.append(contentsOf: repeatElement(0, count: steps.count))
             for (k, s) in steps.enumerated() {
                 let e = Int(s.episode)
                 order[Int(fill[e])] = Int32(k)
@@ -354,6 +357,8 @@ public final class ProjectionEngine: @unchecked Sendable {
         let expected = try environment.read { txn in try log.head(in: txn).position }
         if expected >= start, include == nil {
             fold.steps.reserveCapacity(fold.steps.count + Int(Swift.min(limit, expected) - start + 1))
+            // Histories are built by reading steps at random: keep their page translations cached.
+            LargeMemory.adviseHugePages(&fold.steps)
         }
         while true {
             let (done, last) = try environment.read { txn -> (Bool, UInt64) in

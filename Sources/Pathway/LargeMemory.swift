@@ -36,4 +36,20 @@ public enum LargeMemory {
     }
 
     public static func deallocate<T>(_ p: UnsafeMutablePointer<T>) { free(p) }
+
+    /// Asks for huge pages behind the not-yet-touched capacity of an array (for arrays that are
+    /// filled once and then read at random, like a fold's steps). Call it right after
+    /// `reserveCapacity`, before the elements are written: pages already touched stay small.
+    public static func adviseHugePages<T>(_ array: inout [T]) {
+        #if os(Linux)
+        let bytes = array.capacity * MemoryLayout<T>.stride
+        guard bytes >= 2 * hugePage else { return }
+        array.withUnsafeMutableBufferPointer { b in
+            guard let base = b.baseAddress else { return }
+            let start = (Int(bitPattern: UnsafeRawPointer(base)) + hugePage - 1) & ~(hugePage - 1)
+            let end = (Int(bitPattern: UnsafeRawPointer(base)) + bytes) & ~(hugePage - 1)
+            if end > start, let p = UnsafeMutableRawPointer(bitPattern: start) { _ = madvise(p, end - start, MADV_HUGEPAGE) }
+        }
+        #endif
+    }
 }
