@@ -53,7 +53,7 @@ public struct Verifier {
             // full batch of links is hashed on every core *while the walk goes on* with the next
             // one. The queued pointers point into the read transaction's memory map, valid until it
             // ends. All the walk's state is one struct, so the per-event closure makes one access.
-            var walk = Walk(batch: Verifier.batch)
+            var walk = Walk(batch: Verifier.batch, folding: projections)
             // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
             try withUnsafeMutablePointer(to: &walk) { w in
                 let environment = ledger.environment
@@ -113,11 +113,18 @@ public struct Verifier {
                     }
                 }
             }
-        }
-        if projections && report.ok {
-            let (_, mismatches) = try ledger.engine.verify()
-            report.projectionsChecked = ledger.engine.projections.map(\.name)
-            for m in mismatches { report.problems.append(Problem(position: 0, what: m.description)) }
+            // Each projection against the fold made during the walk, in the same snapshot.
+            if projections && report.ok {
+                if let p = walk.foldProblem {
+                    report.problems.append(p)
+                } else if var fold = walk.fold {
+                    walk.fold = nil
+                    fold.seal()
+                    let mismatches = try ledger.engine.verify(fold: fold, in: txn)
+                    report.projectionsChecked = ledger.engine.projections.map(\.name)
+                    for m in mismatches { report.problems.append(Problem(position: 0, what: m.description)) }
+                }
+            }
         }
         return report
     }
@@ -171,9 +178,15 @@ public struct Verifier {
         private var pending: [PendingLink] = []
         private let batch: Int
         private let hasher = BackgroundLinks()
+        /// The projections' fresh fold, made in the same walk so the log is read once (nil when
+        /// projections are not checked, or once an event could not be folded).
+        var fold: ProjectionEngine.Fold?
+        /// Why the fold stopped: an event whose registration cannot be read.
+        var foldProblem: Problem?
 
-        init(batch: Int) {
+        init(batch: Int, folding: Bool) {
             self.batch = batch
+            fold = folding ? ProjectionEngine.Fold() : nil
             zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
             zero.initializeMemory(as: UInt8.self, repeating: 0)
             previousHash = UnsafeRawBufferPointer(zero)
@@ -201,6 +214,12 @@ public struct Verifier {
             let version = versions.next(sd)
             if e.version != version { return fail(key, "stream '\(e.streamString)' has version \(e.version) here, expected \(version)") }
             streamOf.append(sd); versionOf.append(version)
+            if fold != nil {
+                do { try fold!.absorb(e) } catch {
+                    foldProblem = Problem(position: key, what: "the registration stored here cannot be read: \(error)")
+                    fold = nil
+                }
+            }
             previousHash = e.hash
             events += 1
             expected += 1

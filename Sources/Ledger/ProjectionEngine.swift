@@ -294,6 +294,12 @@ public final class ProjectionEngine: @unchecked Sendable {
             add(step, position: e.position, target: target)
         }
 
+        /// Folds one stored event in, for a caller that walks the log itself (the verifier). The
+        /// events must come in log order.
+        public mutating func absorb(_ e: StoredEvent) throws {
+            try absorb(e, fields: EventFolder.BodyFields(e), folder: EventFolder(symbols: symbols))
+        }
+
         /// Groups the steps by episode; needed before ``history(_:)``, ``version(_:)`` and ``snapshot(_:)``.
         public mutating func seal() {
             if sealedSteps == steps.count { return }
@@ -581,49 +587,56 @@ public final class ProjectionEngine: @unchecked Sendable {
             }
             environment.releaseMappedPages()
             f.seal()
-            var mismatches: [Mismatch] = []
-            var flat: [Database] = []
-            var flatIndex: [[Int]] = []
-            for p in projections.indices {
-                let cp = try checkpoint(p, in: txn)
-                if cp != f.head {
-                    mismatches.append(Mismatch(projection: projections[p].name, database: "-", key: "-",
-                                               problem: "checkpoint is \(cp) but the log's head is \(f.head)"))
-                }
-                let dbs = try activeDatabases(p, in: txn)
-                flatIndex.append(dbs.indices.map { flat.count + $0 })
-                flat.append(contentsOf: dbs)
-            }
-            // One cursor per stored database walks it alongside the rebuilt records, all projections
-            // in one pass over the episodes.
-            try txn.withCursors(flat) { cursors in
-                var started = [Bool](repeating: false, count: flat.count)
-                var failed = [Bool](repeating: false, count: flat.count)
-                func stored(_ i: Int) throws -> Cursor.Entry? {
-                    if started[i] { return try cursors.next(i) }
-                    started[i] = true
-                    return try cursors.first(i)
-                }
-                func report(_ p: Int, _ d: Int, _ key: UnsafeRawBufferPointer, _ problem: String) {
-                    mismatches.append(Mismatch(projection: projections[p].name, database: projections[p].databases[d],
-                                               key: printable(key), problem: problem))
-                    failed[flatIndex[p][d]] = true
-                }
-                try forEachRecord(of: Array(projections.indices), fold: f) { p, d, key, value in
-                    let i = flatIndex[p][d]
-                    if failed[i] { return }
-                    guard let (k, v) = try stored(i) else { report(p, d, key, "a record is missing"); return }
-                    if !k.elementsEqual(key) { report(p, d, key, "the stored keys differ from the rebuilt ones"); return }
-                    if !v.elementsEqual(value) { report(p, d, k, "the stored record differs from the rebuilt one") }
-                }
-                for p in projections.indices {
-                    for d in projections[p].databases.indices where !failed[flatIndex[p][d]] {
-                        if let (k, _) = try stored(flatIndex[p][d]) { report(p, d, k, "an extra record is stored") }
-                    }
-                }
-            }
-            return (f.events, mismatches)
+            return (f.events, try verify(fold: f, in: txn))
         }
+    }
+
+    /// Compares every projection, byte for byte, with `fold` — the whole log folded by the caller
+    /// in the same read transaction (the verifier folds while it walks the hash chain, so the log
+    /// is read once).
+    public func verify(fold f: Fold, in txn: borrowing ReadTransaction) throws -> [Mismatch] {
+        var mismatches: [Mismatch] = []
+        var flat: [Database] = []
+        var flatIndex: [[Int]] = []
+        for p in projections.indices {
+            let cp = try checkpoint(p, in: txn)
+            if cp != f.head {
+                mismatches.append(Mismatch(projection: projections[p].name, database: "-", key: "-",
+                                           problem: "checkpoint is \(cp) but the log's head is \(f.head)"))
+            }
+            let dbs = try activeDatabases(p, in: txn)
+            flatIndex.append(dbs.indices.map { flat.count + $0 })
+            flat.append(contentsOf: dbs)
+        }
+        // One cursor per stored database walks it alongside the rebuilt records, all projections
+        // in one pass over the episodes.
+        try txn.withCursors(flat) { cursors in
+            var started = [Bool](repeating: false, count: flat.count)
+            var failed = [Bool](repeating: false, count: flat.count)
+            func stored(_ i: Int) throws -> Cursor.Entry? {
+                if started[i] { return try cursors.next(i) }
+                started[i] = true
+                return try cursors.first(i)
+            }
+            func report(_ p: Int, _ d: Int, _ key: UnsafeRawBufferPointer, _ problem: String) {
+                mismatches.append(Mismatch(projection: projections[p].name, database: projections[p].databases[d],
+                                           key: printable(key), problem: problem))
+                failed[flatIndex[p][d]] = true
+            }
+            try forEachRecord(of: Array(projections.indices), fold: f) { p, d, key, value in
+                let i = flatIndex[p][d]
+                if failed[i] { return }
+                guard let (k, v) = try stored(i) else { report(p, d, key, "a record is missing"); return }
+                if !bytesEqual(k, key) { report(p, d, key, "the stored keys differ from the rebuilt ones"); return }
+                if !bytesEqual(v, value) { report(p, d, k, "the stored record differs from the rebuilt one") }
+            }
+            for p in projections.indices {
+                for d in projections[p].databases.indices where !failed[flatIndex[p][d]] {
+                    if let (k, _) = try stored(flatIndex[p][d]) { report(p, d, k, "an extra record is stored") }
+                }
+            }
+        }
+        return mismatches
     }
 }
 
@@ -678,6 +691,11 @@ struct RecordArena {
             }
         }
     }
+}
+
+/// Whether two byte ranges are equal (`memcmp`; the generic `elementsEqual` goes byte by byte).
+@inline(__always) func bytesEqual(_ a: UnsafeRawBufferPointer, _ b: UnsafeRawBufferPointer) -> Bool {
+    a.count == b.count && (a.count == 0 || memcmp(a.baseAddress!, b.baseAddress!, a.count) == 0)
 }
 
 /// Byte-wise order, as LMDB's default comparator sorts keys.
