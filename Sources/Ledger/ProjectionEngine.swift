@@ -145,6 +145,13 @@ public final class ProjectionEngine: @unchecked Sendable {
         let episodeNames = names
         let runs = Swift.max(1, Swift.min(ProjectionEngine.workers * 4, order.count / 2048))
         let bounds = (0...runs).map { $0 * order.count / runs }
+        // Each touched episode's new snapshot is made once and shared by every projection, so its
+        // milestones and timers are derived once (a snapshot is used by one thread at a time: the
+        // projections run one after the other, each episode in one run).
+        let fresh = work.indices.map { slot in
+            EpisodeSnapshot(episode: episodeNames[slot], history: work[slot].history, symbols: symbols,
+                            version: work[slot].version, lastPosition: work[slot].lastPosition)
+        }
         for p in self.projections.indices {
             let dbs = try activeDatabases(p, in: txn)
             let proj = self.projections[p]
@@ -154,10 +161,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                     for slot in order[bounds[r]..<bounds[r + 1]] {
                         let d = work[slot]
                         if let old = d.old { cp.cells(for: old) { cell, amounts in deltas.add(cell, .zero - amounts) } }
-                        cp.cells(for: EpisodeSnapshot(episode: episodeNames[slot], history: d.history, symbols: symbols,
-                                                      version: d.version, lastPosition: d.lastPosition)) { cell, amounts in
-                            deltas.add(cell, amounts)
-                        }
+                        cp.cells(for: fresh[slot]) { cell, amounts in deltas.add(cell, amounts) }
                     }
                     return deltas
                 }
@@ -180,8 +184,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                         let d = work[slot]
                         var oldSink = RecordSink(), newSink = RecordSink()
                         if let old = d.old { proj.records(for: old, into: &oldSink) }
-                        proj.records(for: EpisodeSnapshot(episode: episodeNames[slot], history: d.history, symbols: symbols,
-                                                          version: d.version, lastPosition: d.lastPosition), into: &newSink)
+                        proj.records(for: fresh[slot], into: &newSink)
                         if oldSink.records == newSink.records { continue }
                         let deletes = oldSink.records.filter { o in !newSink.records.contains { $0.database == o.database && $0.key == o.key } }
                         changes.append((deletes, newSink.records))
