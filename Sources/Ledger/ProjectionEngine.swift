@@ -25,6 +25,10 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// Per projection, per generation (0 = a, 1 = b), its databases.
     let databases: [[[Database]]]
     let historyIndex: Int
+    /// Catching up this many events or more, when they are also at least a quarter of the log,
+    /// refolds the whole log instead of updating episode by episode (see ``catchUp(in:)``). Set
+    /// once before use (tests lower it to exercise both paths on small histories).
+    public var bulkCatchUpThreshold = 200_000
 
     public init(log: EventLog, projections extra: [EpisodeProjection]) throws {
         let environment = log.environment
@@ -109,6 +113,25 @@ public final class ProjectionEngine: @unchecked Sendable {
         if checkpoint == head { return 0 }
         guard checkpoint < head else {
             throw LedgerError.projectionAheadOfLog(checkpoint: checkpoint, head: head)
+        }
+        // A bulk import into a young store: the new events are most of the log, and updating
+        // hundreds of thousands of episodes one by one (load each history, make its old and new
+        // records, put them at random keys) costs more — in time and in memory — than folding the
+        // whole log again and writing every projection afresh in key order. Same bytes either way:
+        // projections are pure folds (the rebuild-equals-incremental tests hold both paths to it).
+        let behind = head - checkpoint
+        if behind >= UInt64(bulkCatchUpThreshold) && behind * 4 >= head {
+            var f = Fold()
+            f.steps.reserveCapacity(Int(head))
+            LargeMemory.adviseHugePages(&f.steps)
+            try foldRemaining(into: &f, in: txn)
+            let targets = Array(projections.indices)
+            try write(targets, from: f, in: &txn)
+            for p in targets {
+                let retired = 1 - (try activeGeneration(p, in: txn))
+                for db in databases[p][retired] { try txn.clear(db) }
+            }
+            return Int(behind)
         }
         let symbols = SymbolTable()
         let folder = EventFolder(symbols: symbols)
@@ -394,12 +417,15 @@ public final class ProjectionEngine: @unchecked Sendable {
         fold.seal()
     }
 
-    /// Folds events after `fold.head` inside a write transaction (the rebuild's final step).
+    /// Folds events after `fold.head` inside a write transaction (the rebuild's final step, and a
+    /// bulk catch-up's whole fold), handing scanned file pages back as it goes.
     func foldRemaining(into fold: inout Fold, in txn: borrowing WriteTransaction) throws {
         let folder = EventFolder(symbols: fold.symbols)
         var f = fold
+        let environment = environment
         try log.scan(from: fold.head + 1, in: txn) { e in
             try f.absorb(e, fields: EventFolder.BodyFields(e), folder: folder)
+            if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }
             return true
         }
         f.seal()
@@ -525,26 +551,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         let t1 = clock()
         try environment.write { txn in
             try foldRemaining(into: &f, in: txn)
-            var generations: [Int: Int] = [:]
-            for p in targets {
-                let gen = 1 - (try activeGeneration(p, in: txn))
-                generations[p] = gen
-                for db in databases[p][gen] { try txn.clear(db) }
-            }
-            // One cursor per database written, each appending at the end of its tree.
-            var flat: [Database] = []
-            var flatIndex = [[Int]](repeating: [], count: projections.count)
-            for p in targets {
-                let dbs = databases[p][generations[p]!]
-                flatIndex[p] = dbs.indices.map { flat.count + $0 }
-                flat.append(contentsOf: dbs)
-            }
-            try txn.withCursors(flat) { cursors in
-                try forEachRecord(of: targets, fold: f) { p, d, key, value in
-                    try cursors.put(flatIndex[p][d], key, value, flags: .append)
-                }
-            }
-            for p in targets { try setMeta(p, generation: generations[p]!, checkpoint: f.head, in: &txn) }
+            try write(targets, from: f, in: &txn)
         }
         environment.releaseMappedPages()
         // The generation just retired still holds the old data; empty it so the file can reuse the pages.
@@ -559,6 +566,33 @@ public final class ProjectionEngine: @unchecked Sendable {
         return RebuildReport(projections: targets.map { projections[$0].name }, events: f.events,
                              episodes: f.episodeCount, foldSeconds: t1 - t0, writeSeconds: t2 - t1)
     }
+
+    /// Writes projections `targets` as folded in `f` into their inactive generation and makes it
+    /// the active one, inside the caller's write transaction (readers keep the old generation
+    /// until it commits). The retired generation is left for the caller to empty.
+    func write(_ targets: [Int], from f: Fold, in txn: inout WriteTransaction) throws {
+        var generations: [Int: Int] = [:]
+        for p in targets {
+            let gen = 1 - (try activeGeneration(p, in: txn))
+            generations[p] = gen
+            for db in databases[p][gen] { try txn.clear(db) }
+        }
+        // One cursor per database written, each appending at the end of its tree.
+        var flat: [Database] = []
+        var flatIndex = [[Int]](repeating: [], count: projections.count)
+        for p in targets {
+            let dbs = databases[p][generations[p]!]
+            flatIndex[p] = dbs.indices.map { flat.count + $0 }
+            flat.append(contentsOf: dbs)
+        }
+        try txn.withCursors(flat) { cursors in
+            try forEachRecord(of: targets, fold: f) { p, d, key, value in
+                try cursors.put(flatIndex[p][d], key, value, flags: .append)
+            }
+        }
+        for p in targets { try setMeta(p, generation: generations[p]!, checkpoint: f.head, in: &txn) }
+    }
+
 
     /// Brings every projection up to the log: rebuilds those that need it, then catches up.
     public func open() throws {
