@@ -60,6 +60,14 @@ public final class AppendSession {
         report.findings.sort { ($0.line, $0.position, $0.rule) < ($1.line, $1.position, $1.rule) }
     }
 
+    func apply(_ event: LedgerEvent, to h: inout EpisodeHistory, position: UInt64, target: UInt64?) {
+        switch event {
+        case .registration(let r): h.register(Ledger.mark(r, position: position, symbols: symbols))
+        case .correction(let c): h.correct(targetPosition: target!, with: Ledger.mark(c.replacement, position: position, symbols: symbols))
+        case .voiding: h.void(targetPosition: target!)
+        }
+    }
+
     /// Appends one parsed line (or records why not).
     public func append(_ line: ParsedLine) throws {
         let log = ledger.log
@@ -105,28 +113,27 @@ public final class AppendSession {
             targetPosition = tp
         }
 
-        // The corrected history this event leads to, and the findings it raises — worked out
-        // before appending, so strict mode can refuse it without writing anything.
+        // The corrected history this event leads to, and (strict mode) the findings it raises —
+        // worked out before appending, so strict mode can refuse it without writing anything.
+        // Otherwise the findings a batch raised are worked out once per episode when it ends (see
+        // `finish`), and the history is changed in place once the event is in the log.
         var next: EpisodeHistory? = nil
         var raised: [Finding] = []
+        let position = head.position + 1
         if knownAt == nil {
-            let position = head.position + 1
-            var h = try history(stream)
-            let before = options.strict ? h.marks : []
-            switch event {
-            case .registration(let r): h.register(Ledger.mark(r, position: position, symbols: symbols))
-            case .correction(let c): h.correct(targetPosition: targetPosition!, with: Ledger.mark(c.replacement, position: position, symbols: symbols))
-            case .voiding: h.void(targetPosition: targetPosition!)
+            _ = try history(stream)
+            if options.strict {
+                var h = histories[stream]!
+                let before = h.marks
+                apply(event, to: &h, position: position, target: targetPosition)
+                raised = PathwayRules.findingsAdded(before: before, after: h.marks)
+                if !raised.isEmpty {
+                    let list = raised.map { "\($0.rule.id) (\($0.message))" }.joined(separator: "; ")
+                    report.rejected.append(.init(line: line.line, field: nil, message: "--strict: this registration breaks a pathway rule: \(list)"))
+                    return
+                }
+                next = h
             }
-            // Strict mode must judge each line on its own; otherwise the findings a batch raised
-            // are worked out once per episode when it ends (see `finish`), not once per line.
-            if options.strict { raised = PathwayRules.findingsAdded(before: before, after: h.marks) }
-            if options.strict && !raised.isEmpty {
-                let list = raised.map { "\($0.rule.id) (\($0.message))" }.joined(separator: "; ")
-                report.rejected.append(.init(line: line.line, field: nil, message: "--strict: this registration breaks a pathway rule: \(list)"))
-                return
-            }
-            next = h
         }
         let body = EventBody.encode(event, targetPosition: targetPosition)
         let outcome: EventLog.Outcome
@@ -142,6 +149,7 @@ public final class AppendSession {
         case .duplicate: report.duplicates += 1
         case .appended(let position, _):
             if let h = next { histories[stream] = h }
+            else if knownAt == nil { apply(event, to: &histories[stream]!, position: position, target: targetPosition) }
             lastLine[stream] = line.line
             lineOfPosition.append(line.line)
             for f in raised {

@@ -660,7 +660,12 @@ public final class ProjectionEngine: @unchecked Sendable {
                                            key: printable(key), problem: problem))
                 failed[flatIndex[p][d]] = true
             }
+            var compared = 0
+            let environment = environment
             try forEachRecord(of: Array(projections.indices), fold: f) { p, d, key, value in
+                // The stored projections are as large as the log: their pages need not stay resident.
+                compared += 1
+                if compared % 1_000_000 == 0 { environment.releaseMappedPages() }
                 let i = flatIndex[p][d]
                 if failed[i] { return }
                 guard let (k, v) = try stored(i) else { report(p, d, key, "a record is missing"); return }
