@@ -121,6 +121,15 @@ extension CellProjection {
     /// Calls `body` with each cell's index and key bytes, in the byte order of the keys (the order
     /// `MDB_APPEND` needs). For the few cells of an append; a rebuild uses ``CellOrder/forEachSum``.
     public func forEachKeyInOrder(of cells: [Cell], symbols: SymbolTable, _ body: (Int, UnsafeRawBufferPointer) throws -> Void) rethrows {
+        // An append's few dozen cells: making their keys and sorting the bytes is cheaper than
+        // ranking groups.
+        if cells.count <= 256 {
+            let keys = cells.map { key(of: $0, symbols: symbols) }
+            for i in keys.indices.sorted(by: { bytesLess(keys[$0], keys[$1]) }) {
+                try keys[i].withUnsafeBytes { try body(i, $0) }
+            }
+            return
+        }
         let order = CellOrder(projection: self, groups: Array(Set(cells.map(\.group))), symbols: symbols)
         let items = cells.indices.sorted { i, j in
             let x = order.bucket(of: cells[i]), y = order.bucket(of: cells[j])

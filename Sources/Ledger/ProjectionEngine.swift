@@ -50,13 +50,19 @@ public final class ProjectionEngine: @unchecked Sendable {
             dbs.append(gens)
         }
         databases = dbs
+        var keys: [String: [[UInt8]]] = [:]
+        for what in ["active", "checkpoint", "schema"] { keys[what] = all.map { Array("\(what)/\($0.name)".utf8) } }
+        metaKeys = keys
     }
 
     public func projection(named name: String) -> Int? { projections.firstIndex { $0.name == name } }
 
     // MARK: - Meta: active generation, checkpoint, schema version
 
-    func metaKey(_ what: String, _ p: Int) -> [UInt8] { Array("\(what)/\(projections[p].name)".utf8) }
+    /// The meta database's keys, `active/NAME`, `checkpoint/NAME`, `schema/NAME`, made once: every
+    /// append reads and writes them for every projection.
+    private let metaKeys: [String: [[UInt8]]]
+    func metaKey(_ what: String, _ p: Int) -> [UInt8] { metaKeys[what]?[p] ?? Array("\(what)/\(projections[p].name)".utf8) }
 
     func activeGeneration<T: Transaction & ~Copyable>(_ p: Int, in txn: borrowing T) throws -> Int {
         guard let v = try txn.get(meta, metaKey("active", p)), v.count == 1 else { return 0 }

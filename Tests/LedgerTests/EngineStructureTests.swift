@@ -82,13 +82,15 @@ import TestSupport
         #expect(visited.map(\.key) == expected.map(\.key))
         #expect(visited.map(\.sum) == expected.map(\.sum))
 
-        // The small-batch path (an append's cells) orders the same way.
-        let cells = Array(reference.keys)
-        var order: [[UInt8]] = []
-        projection.forEachKeyInOrder(of: cells, symbols: symbols) { i, key in
-            #expect(Array(key) == projection.key(of: cells[i], symbols: symbols))
-            order.append(Array(key))
+        // The catch-up path orders the same way, for many cells (ranked groups) and for an
+        // append's few (keys sorted as bytes).
+        for cells in [Array(reference.keys), Array(reference.keys.prefix(40))] {
+            var order: [[UInt8]] = []
+            projection.forEachKeyInOrder(of: cells, symbols: symbols) { i, key in
+                #expect(Array(key) == projection.key(of: cells[i], symbols: symbols))
+                order.append(Array(key))
+            }
+            #expect(order == cells.map { projection.key(of: $0, symbols: symbols) }.sorted { $0.lexicographicallyPrecedes($1) })
         }
-        #expect(order == cells.map { projection.key(of: $0, symbols: symbols) }.sorted { $0.lexicographicallyPrecedes($1) })
     }
 }
