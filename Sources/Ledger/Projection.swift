@@ -459,11 +459,11 @@ final class CellSums: @unchecked Sendable {
     func add(batch: UnsafeBufferPointer<(cell: Cell, amounts: Counts)>) {
         var touched: UInt64 = 0
         for e in batch { touched &+= slots[CellSums.hash(e.cell.group, e.cell.code) & mask].code }
-        CellSums.sink = touched
+        sink = touched
         for e in batch { add(e.cell, e.amounts) }
     }
-    /// Keeps the loads above from being optimised away.
-    nonisolated(unsafe) static var sink: UInt64 = 0
+    /// Keeps the loads above from being optimised away (a table is used by one thread at a time).
+    private var sink: UInt64 = 0
 
     private func grow() {
         let old = slots, oldSize = mask + 1
