@@ -173,10 +173,11 @@ struct CellOrder {
     }
 
     /// One summed cell, in a table's bucket order.
+    /// 24 bytes: sorting moves these.
     struct Item {
         var code: UInt64
         var rank: UInt32
-        var sum: Counts
+        var sum: CompactCounts
     }
 
     /// A slice of the key order, summed and with its keys made: written by one worker, then read
@@ -198,8 +199,8 @@ struct CellOrder {
         let groupLists: [[UInt64]] = parallelMap(tables.count) { t in
             var seen = GroupMap(capacity: 64)
             var list: [UInt64] = []
-            tables[t].forEach { cell, _ in
-                if seen[cell.group] == nil { seen.insert(cell.group, 0); list.append(cell.group) }
+            tables[t].forEachSlot { group, _, _ in
+                if seen[group] == nil { seen.insert(group, 0); list.append(group) }
             }
             return list
         }
@@ -212,20 +213,20 @@ struct CellOrder {
             var start = [Int32](repeating: 0, count: bucketCount + 1)
             var rankOf = [UInt32](); rankOf.reserveCapacity(table.count)
             let groups = order.names.count
-            table.forEach { cell, _ in
-                let rank = order.rank(of: cell.group)
-                let b = projection.bucket(code: cell.code, rank: rank, groups: groups)
+            table.forEachSlot { group, code, _ in
+                let rank = order.rank(of: group)
+                let b = projection.bucket(code: code, rank: rank, groups: groups)
                 bucketOf.append(Int32(b))
                 rankOf.append(rank)
                 start[b + 1] += 1
             }
             for b in 0..<bucketCount { start[b + 1] += start[b] }
             var fill = start
-            var items = [Item](repeating: Item(code: 0, rank: 0, sum: .zero), count: table.count)
+            var items = [Item](repeating: Item(code: 0, rank: 0, sum: CompactCounts()), count: table.count)
             var k = 0
-            table.forEach { cell, sum in
+            table.forEachSlot { _, code, sum in
                 let b = Int(bucketOf[k])
-                items[Int(fill[b])] = Item(code: cell.code, rank: rankOf[k], sum: sum)
+                items[Int(fill[b])] = Item(code: code, rank: rankOf[k], sum: sum)
                 fill[b] += 1
                 k += 1
             }
@@ -267,9 +268,9 @@ struct CellOrder {
                     var i = 0
                     while i < bucketItems.count {
                         let head = bucketItems[i]
-                        var sum = head.sum
+                        var sum = head.sum.counts
                         i += 1
-                        while i < bucketItems.count && bucketItems[i].code == head.code { sum = sum + bucketItems[i].sum; i += 1 }
+                        while i < bucketItems.count && bucketItems[i].code == head.code { sum = sum + bucketItems[i].sum.counts; i += 1 }
                         if sum.isZero { continue }
                         let n = projection.writeKey(code: head.code, names: order.names[Int(head.rank)], into: buffer)
                         out.keyBytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
@@ -404,15 +405,34 @@ public struct Counts: Equatable, Sendable {
     static func - (l: Counts, r: Counts) -> Counts { Counts(l.a - r.a, l.b - r.b, l.c - r.c) }
 }
 
+/// Counter sums as the summing tables keep them: three `Int32`s. A cell counts the episodes (or
+/// intervals) of one unit, month and code, so its sums stay far below 2^31; should one ever pass it,
+/// the rebuild stops with that message rather than store a wrong number.
+struct CompactCounts: Sendable {
+    var a: Int32 = 0, b: Int32 = 0, c: Int32 = 0
+
+    var counts: Counts { Counts(Int64(a), Int64(b), Int64(c)) }
+
+    @inline(__always) static func + (l: CompactCounts, r: Counts) -> CompactCounts {
+        CompactCounts(a: add(l.a, r.a), b: add(l.b, r.b), c: add(l.c, r.c))
+    }
+    @inline(__always) private static func add(_ x: Int32, _ y: Int64) -> Int32 {
+        let sum = Int64(x) + y
+        guard let v = Int32(exactly: sum) else { preconditionFailure("a counter cell's sum \(sum) does not fit 32 bits") }
+        return v
+    }
+}
+
 /// Sums of counter cells in an open-addressing table keyed by the cell's two integers, hashed with
 /// a multiply-xorshift instead of `Hasher`'s SipHash: a rebuild of the quality counters makes tens
 /// of millions of additions into a few hundred thousand cells, and with `Dictionary` the hashing
 /// alone cost more than computing the contributions. Not thread-safe: one table per worker.
 final class CellSums: @unchecked Sendable {
+    /// 32 bytes: the sums as `Int32`s (see ``CompactCounts``), so more of the table stays in cache.
     struct Slot {
         var group: UInt64   // UInt64.max: empty (no cell has both names -1)
         var code: UInt64
-        var sum: Counts
+        var sum: CompactCounts
     }
     private var slots: UnsafeMutablePointer<Slot>
     private var mask: Int
@@ -421,7 +441,7 @@ final class CellSums: @unchecked Sendable {
     init(capacity: Int = 1 << 12) {
         var n = 16
         while n * 7 < capacity * 10 { n <<= 1 }
-        slots = LargeMemory.allocate(Slot.self, count: n, initializedTo: Slot(group: .max, code: 0, sum: .zero))
+        slots = LargeMemory.allocate(Slot.self, count: n, initializedTo: Slot(group: .max, code: 0, sum: CompactCounts()))
         mask = n - 1
     }
     deinit { LargeMemory.deallocate(slots) }
@@ -437,7 +457,7 @@ final class CellSums: @unchecked Sendable {
         while true {
             let s = slots[i]
             if s.group == .max {
-                slots[i] = Slot(group: cell.group, code: cell.code, sum: amounts)
+                slots[i] = Slot(group: cell.group, code: cell.code, sum: CompactCounts() + amounts)
                 count += 1
                 // Linear probing stays short up to 70 % full, and the table stays small enough to
                 // live in the last-level cache for longer.
@@ -468,7 +488,7 @@ final class CellSums: @unchecked Sendable {
     private func grow() {
         let old = slots, oldSize = mask + 1
         let n = oldSize * 2
-        slots = LargeMemory.allocate(Slot.self, count: n, initializedTo: Slot(group: .max, code: 0, sum: .zero))
+        slots = LargeMemory.allocate(Slot.self, count: n, initializedTo: Slot(group: .max, code: 0, sum: CompactCounts()))
         mask = n - 1
         for k in 0..<oldSize where old[k].group != .max {
             var i = CellSums.hash(old[k].group, old[k].code) & mask
@@ -482,11 +502,16 @@ final class CellSums: @unchecked Sendable {
         other.forEach { add($0, $1) }
     }
 
+    /// The live slots as they are stored (for the rebuild's ordering, which keeps the compact sums).
+    func forEachSlot(_ body: (_ group: UInt64, _ code: UInt64, _ sum: CompactCounts) throws -> Void) rethrows {
+        for k in 0...mask where slots[k].group != .max { try body(slots[k].group, slots[k].code, slots[k].sum) }
+    }
+
     func forEach(_ body: (Cell, Counts) throws -> Void) rethrows {
         for k in 0...mask where slots[k].group != .max {
             var cell = Cell(first: 0, second: 0, code: slots[k].code)
             cell.group = slots[k].group
-            try body(cell, slots[k].sum)
+            try body(cell, slots[k].sum.counts)
         }
     }
 }
