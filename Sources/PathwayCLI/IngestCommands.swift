@@ -75,37 +75,19 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
             // fresh parser state, the input rewound.
             try source.rewind()
             rawLines.removeAll()
-            let reader = IngestStreamReader(format: fmt, options: IngestOptions(today: today))
-            var pending: [ParsedLine] = []
-            pending.reserveCapacity(4096)
+            // Reading and parsing run on a second thread, a few chunks ahead of the appends, which
+            // stay on this thread in the store's write transaction.
+            let parser = ParsePipeline(source: source, format: fmt, options: IngestOptions(today: today), keepRaw: keepRaw)
+            defer { parser.stop() }
             var bytesRead = 0, lines = 0
-            var parseRejections: [Ledger.Rejection] = []
-            let handle: (Result<ParsedLine, IngestError>, UnsafeRawBufferPointer) -> Void = { result, raw in
-                lines += 1
-                switch result {
-                case .success(let p):
-                    pending.append(p)
-                    if keepRaw { rawLines[p.line] = String(decoding: raw, as: UTF8.self) }
-                case .failure(let e):
-                    parseRejections.append(Ledger.Rejection(line: e.line, field: e.field, message: e.message))
-                    if keepRaw { rawLines[e.line] = String(decoding: raw, as: UTF8.self) }
-                }
-            }
-            func drain() throws {
-                for r in parseRejections { session.reject(r) }
-                parseRejections.removeAll(keepingCapacity: true)
-                for p in pending { try session.append(p) }
-                pending.removeAll(keepingCapacity: true)
-            }
-            while let chunk = try source.next() {
-                bytesRead += chunk.count
-                chunk.withUnsafeBytes { reader.feed($0, handle) }
-                try drain()
+            while let batch = try parser.next() {
+                bytesRead += batch.bytes
+                lines += batch.lines
+                for r in batch.rejections { session.reject(r) }
+                for p in batch.parsed { try session.append(p) }
+                for (line, text) in batch.raw { rawLines[line] = text }
                 bar?.update(bytes: bytesRead, events: lines)
             }
-            reader.finish(handle)
-            try drain()
-            bar?.update(bytes: bytesRead, events: lines)
             // Every line read must be accounted for before anything commits.
             let r = session.report
             guard r.appended + r.duplicates + r.rejected.count == lines else {
@@ -202,9 +184,107 @@ final class ProgressBar {
 func format1(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }
 func printErrorRaw(_ s: String) { writeAll(2, s) }
 
+/// Reads and parses the input on a thread of its own, handing parsed batches (one per chunk read)
+/// to the appending thread through a queue of at most `depth` batches. The appending thread calls
+/// ``next()`` until it returns nil, and ``stop()`` when it is done or gives up (after an error):
+/// `stop` waits for the parsing thread, so the input source is never used by two threads at once.
+final class ParsePipeline: @unchecked Sendable {
+    struct Batch {
+        var parsed: [ParsedLine] = []
+        var rejections: [Ledger.Rejection] = []
+        var raw: [(Int, String)] = []
+        var bytes = 0
+        var lines = 0
+    }
+    private let condition = NSCondition()
+    private var queue: [Batch] = []
+    private var finished = false
+    private var failure: Error?
+    private var stopped = false
+    private var running = true
+    private let depth = 4
+
+    init(source: InputSource, format: InputFormat, options: IngestOptions, keepRaw: Bool) {
+        let thread = Thread { [self] in
+            let reader = IngestStreamReader(format: format, options: options)
+            var batch = Batch()
+            let handle: (Result<ParsedLine, IngestError>, UnsafeRawBufferPointer) -> Void = { result, raw in
+                batch.lines += 1
+                switch result {
+                case .success(let p):
+                    batch.parsed.append(p)
+                    if keepRaw { batch.raw.append((p.line, String(decoding: raw, as: UTF8.self))) }
+                case .failure(let e):
+                    batch.rejections.append(Ledger.Rejection(line: e.line, field: e.field, message: e.message))
+                    if keepRaw { batch.raw.append((e.line, String(decoding: raw, as: UTF8.self))) }
+                }
+            }
+            do {
+                while let chunk = try source.next() {
+                    batch.bytes += chunk.count
+                    chunk.withUnsafeBytes { reader.feed($0, handle) }
+                    if !self.put(batch) { break }
+                    batch = Batch()
+                }
+                if !self.isStopped {
+                    reader.finish(handle)
+                    _ = self.put(batch)
+                }
+                self.end(nil)
+            } catch {
+                self.end(error)
+            }
+        }
+        thread.stackSize = 1 << 22
+        thread.start()
+    }
+
+    private var isStopped: Bool { condition.lock(); defer { condition.unlock() }; return stopped }
+
+    /// Queues a batch, waiting while the queue is full; false once the consumer has stopped.
+    private func put(_ batch: Batch) -> Bool {
+        condition.lock(); defer { condition.unlock() }
+        while queue.count >= depth && !stopped { condition.wait() }
+        if stopped { return false }
+        queue.append(batch)
+        condition.broadcast()
+        return true
+    }
+
+    private func end(_ error: Error?) {
+        condition.lock()
+        finished = true; failure = error; running = false
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next batch in input order, nil at the end of the input; rethrows a read error.
+    func next() throws -> Batch? {
+        condition.lock(); defer { condition.unlock() }
+        while queue.isEmpty && !finished { condition.wait() }
+        if !queue.isEmpty {
+            let b = queue.removeFirst()
+            condition.broadcast()
+            return b
+        }
+        if let failure { throw failure }
+        return nil
+    }
+
+    /// Tells the parsing thread to stop and waits until it has.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while running { condition.wait() }
+        condition.unlock()
+    }
+}
+
 /// Input that can be read again from the start: a regular file is rewound with `lseek`; a pipe
-/// (standard input) is kept in memory as it is read, and replayed.
-final class InputSource {
+/// (standard input) is kept in memory as it is read, and replayed. Used by one thread at a time:
+/// the appending thread rewinds it, then only a ``ParsePipeline``'s thread reads it until stopped.
+final class InputSource: @unchecked Sendable {
     let fd: Int32
     let seekable: Bool
     var replay: [UInt8] = []
