@@ -66,6 +66,6 @@ let package = Package(
         .testTarget(name: "EventLogTests", dependencies: ["EventLog", "LMDB", "LogAppender", "TestSupport", "CChainHash",
                                                           .product(name: "Crypto", package: "swift-crypto")], swiftSettings: strict),
         .testTarget(name: "PathwayTests", dependencies: ["Pathway", "Deadlines", "Quality", "Ingest", "Synthetic", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog", "Ingest", "Pathway", "LMDB", "Deadlines", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "Audit", "Synthetic", "EventLog", "Ingest", "Pathway", "Quality", "LMDB", "Deadlines", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -98,6 +98,17 @@ extension Ledger {
             guard let i = Instant(utf8: r) else { return true }
             return i <= knownAt
         }
+        // The rebuild's path — cells summed on every core, keys made once — when the rules are the
+        // maintained projection's (they are, unless a caller asks for another rule book).
+        if let q = engine.projection(named: "quality"), let projection = engine.projections[q] as? QualityProjection,
+           projection.rules == rules {
+            var out: [QualityTable.Counter] = []
+            try engine.forEachRecord(of: [q], fold: fold) { _, _, key, value in
+                guard let c = Counts(bytes: value) else { return }
+                out.append((Array(key), c.a, c.b, c.c))
+            }
+            return out
+        }
         var sums: [[UInt8]: Counts] = [:]
         for i in 0..<fold.episodeCount {
             QualityCounters.contributions(marks: fold.history(i).marks, symbols: fold.symbols, rules: rules) { k, a, b, c in
