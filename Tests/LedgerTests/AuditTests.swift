@@ -228,9 +228,7 @@ func flipBytes(of text: String, inStore dir: String) throws -> Int {
         let l = Lines()
         try withTemporaryDirectory { dir in
             let ledger = try openLedger(dir)
-            try ledger.append(lines: [
-                l.reg("r-1", "EP-1", "D01A", "2026-01-05", recordedAt: "2026-01-05T09:00:00Z"),
-                l.reg("r-2", "EP-1", "D01M", "2026-01-08", recordedAt: "2026-01-08T10:00:00Z"),
+            try ledger.append(lines: l.openingOfEP1() + [
                 l.reg("r-3", "EP-1", "D01CT", "2026-01-20", recordedAt: "2026-01-21T08:00:00Z"),
                 l.correct("c-1", "r-3", reason: "wrong outcome", "EP-1", "D01CP", "2026-01-20", recordedAt: "2026-02-01T12:00:00Z"),
             ])

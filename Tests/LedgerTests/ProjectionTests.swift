@@ -386,9 +386,7 @@ import Darwin
         let l = Lines()
         try withTemporaryDirectory { dir in
             let ledger = try openLedger(dir)
-            try ledger.append(lines: [
-                l.reg("r-1", "EP-1", "D01A", "2026-01-05", recordedAt: "2026-01-05T09:00:00Z"),
-                l.reg("r-2", "EP-1", "D01M", "2026-01-08", recordedAt: "2026-01-08T10:00:00Z"),
+            try ledger.append(lines: l.openingOfEP1() + [
                 l.reg("r-3", "EP-1", "D01CT", "2026-01-20", recordedAt: "2026-01-21T08:00:00Z"),
             ])
             try ledger.append(lines: [

@@ -16,9 +16,7 @@ import TestSupport
         let l = Lines()
         try withTemporaryDirectory { dir in
             let ledger = try openLedger(dir)
-            try ledger.append(lines: [
-                l.reg("r-1", "EP-1", "D01A", "2026-01-05", recordedAt: "2026-01-05T09:00:00Z"),
-                l.reg("r-2", "EP-1", "D01M", "2026-01-08", recordedAt: "2026-01-08T10:00:00Z"),
+            try ledger.append(lines: l.openingOfEP1() + [
                 l.reg("r-3", "EP-1", "D01CT", "2026-01-20", recordedAt: "2026-02-10T08:00:00Z"),
                 l.correct("c-1", "r-3", reason: "wrong date", "EP-1", "D01CT", "2026-02-05", recordedAt: "2026-02-15T08:00:00Z"),
             ])

@@ -64,6 +64,13 @@ struct Lines {
         return s + "}"
     }
 
+    /// EP-1's start (A on 5 January 2026) and first attendance (M on 8 January), each recorded on
+    /// its day at 09:00 and 10:00: the opening the time-axis tests build on.
+    func openingOfEP1() -> [String] {
+        [reg("r-1", "EP-1", "D01A", "2026-01-05", recordedAt: "2026-01-05T09:00:00Z"),
+         reg("r-2", "EP-1", "D01M", "2026-01-08", recordedAt: "2026-01-08T10:00:00Z")]
+    }
+
     func void(_ id: String, _ target: String, reason: String, author: String = "u-2", recordedAt: String? = nil) -> String {
         var s = "{\"id\":\"\(id)\",\"voids\":\"\(target)\",\"reason\":\"\(reason)\",\"author\":\"\(author)\""
         if let r = recordedAt { s += ",\"recordedAt\":\"\(r)\"" }
