@@ -160,7 +160,11 @@ public struct Verifier {
 
     /// A 64-bit digest of a stream name, to follow stream versions without keeping names. Two
     /// streams with one digest would be reported, never hidden.
-    @inline(__always) static func digest(_ b: UnsafeRawBufferPointer) -> UInt64 { SymbolTable.hash(b) }
+    /// (`UInt64.max` is folded onto its neighbour: it cannot be a key of the version table.)
+    @inline(__always) static func digest(_ b: UnsafeRawBufferPointer) -> UInt64 {
+        let h = SymbolTable.hash(b)
+        return h == .max ? .max - 1 : h
+    }
 
     /// The ordered part of the log walk: positions, decoding, stream versions; links queued and
     /// hashed a batch at a time in the background.
@@ -171,7 +175,7 @@ public struct Verifier {
         var streamOf: [UInt64] = [0]                  // position → stream digest
         var versionOf: [UInt64] = [0]                 // position → version
         var streams: Int { versions.count }
-        private var versions = VersionTable()        // stream digest → last version seen
+        private var versions = IntegerMap(capacity: 1 << 15)   // stream digest → last version seen
         private var expected: UInt64 = 1
         private var previousHash: UnsafeRawBufferPointer
         private let zero: UnsafeMutableRawBufferPointer
@@ -211,7 +215,7 @@ public struct Verifier {
             if e.position != key { return fail(key, "the event says it is at position \(e.position): events were moved or swapped") }
             pending.append(PendingLink(position: key, previous: previousHash, canonical: e.canonical, hash: e.hash))
             let sd = Verifier.digest(e.stream)
-            let version = versions.next(sd)
+            let version = versions.increment(sd)
             if e.version != version { return fail(key, "stream '\(e.streamString)' has version \(e.version) here, expected \(version)") }
             streamOf.append(sd); versionOf.append(version)
             if fold != nil {
@@ -253,40 +257,6 @@ public struct Verifier {
             if collect() { return }
             if let bad = Verifier.firstBrokenLink(pending) { record(brokenAt: bad) }
             pending = []
-        }
-    }
-
-    /// Stream digest → last version, open addressing with the digest as its own hash.
-    struct VersionTable {
-        private var keys: [UInt64] = Array(repeating: 0, count: 1 << 16)     // 0: empty (digest 0 mapped to 1)
-        private var values: [UInt64] = Array(repeating: 0, count: 1 << 16)
-        private(set) var count = 0
-
-        mutating func next(_ digest: UInt64) -> UInt64 {
-            let d = digest == 0 ? 1 : digest
-            let mask = keys.count - 1
-            var i = Int(truncatingIfNeeded: d) & mask
-            while true {
-                if keys[i] == d { values[i] += 1; return values[i] }
-                if keys[i] == 0 {
-                    keys[i] = d; values[i] = 1; count += 1
-                    if count * 2 > keys.count { grow() }
-                    return 1
-                }
-                i = (i + 1) & mask
-            }
-        }
-
-        private mutating func grow() {
-            let oldKeys = keys, oldValues = values
-            keys = Array(repeating: 0, count: oldKeys.count * 2)
-            values = Array(repeating: 0, count: oldKeys.count * 2)
-            let mask = keys.count - 1
-            for j in oldKeys.indices where oldKeys[j] != 0 {
-                var i = Int(truncatingIfNeeded: oldKeys[j]) & mask
-                while keys[i] != 0 { i = (i + 1) & mask }
-                keys[i] = oldKeys[j]; values[i] = oldValues[j]
-            }
         }
     }
 }

@@ -148,21 +148,21 @@ extension CellProjection {
 /// key order and summed on every core.
 struct CellOrder {
     let projection: CellProjection
-    let ranks: GroupMap
+    let ranks: IntegerMap
     let names: [[UInt8]]
     let buckets: Int
 
     init(projection: CellProjection, groups: [UInt64], symbols: SymbolTable) {
         self.projection = projection
         let ranked = projection.rankGroups(groups, symbols: symbols)
-        var ranks = GroupMap(capacity: ranked.count)
-        for (i, g) in ranked.enumerated() { ranks.insert(g.group, UInt32(i)) }
+        var ranks = IntegerMap(capacity: ranked.count)
+        for (i, g) in ranked.enumerated() { ranks.set(g.group, to: UInt64(i)) }
         self.ranks = ranks
         names = ranked.map(\.names)
         buckets = projection.bucketCount(groups: ranked.count)
     }
 
-    @inline(__always) func rank(of group: UInt64) -> UInt32 { ranks[group]! }
+    @inline(__always) func rank(of group: UInt64) -> UInt32 { UInt32(ranks[group]!) }
     @inline(__always) func bucket(of cell: Cell) -> Int {
         projection.bucket(code: cell.code, rank: rank(of: cell.group), groups: names.count)
     }
@@ -197,10 +197,10 @@ struct CellOrder {
     static func forEachSum(of tables: [CellSums], projection: CellProjection, symbols: SymbolTable,
                            _ body: (_ key: UnsafeRawBufferPointer, _ sum: Counts) throws -> Void) rethrows {
         let groupLists: [[UInt64]] = parallelMap(tables.count) { t in
-            var seen = GroupMap(capacity: 64)
+            var seen = IntegerMap(capacity: 64)
             var list: [UInt64] = []
             tables[t].forEachSlot { group, _, _ in
-                if seen[group] == nil { seen.insert(group, 0); list.append(group) }
+                if seen[group] == nil { seen.set(group, to: 0); list.append(group) }
             }
             return list
         }
@@ -293,54 +293,6 @@ struct CellOrder {
     }
 }
 
-/// A small map from a cell's group to an integer (its rank), for the few hundred groups of a
-/// rebuild: looked up once or twice per distinct cell, where `Dictionary`'s hashing would show.
-struct GroupMap: Sendable {
-    private var keys: [UInt64]
-    private var values: [UInt32]
-    private var mask: Int
-    private var count = 0
-
-    init(capacity: Int) {
-        var n = 16
-        while n < capacity * 4 { n <<= 1 }
-        keys = [UInt64](repeating: .max, count: n)
-        values = [UInt32](repeating: 0, count: n)
-        mask = n - 1
-    }
-
-    @inline(__always) private func slot(_ key: UInt64) -> Int {
-        var h = key &* 0x9E37_79B9_7F4A_7C15
-        h ^= h >> 29
-        return Int(truncatingIfNeeded: h) & mask
-    }
-
-    @inline(__always) subscript(key: UInt64) -> UInt32? {
-        var i = slot(key)
-        while true {
-            let k = keys[i]
-            if k == key { return values[i] }
-            if k == .max { return nil }
-            i = (i + 1) & mask
-        }
-    }
-
-    /// Sets `key` (never `UInt64.max`, which marks an empty slot) to `value`.
-    mutating func insert(_ key: UInt64, _ value: UInt32) {
-        precondition(key != .max, "a cell group of two -1 names cannot be mapped")
-        if (count + 1) * 2 > mask {
-            var bigger = GroupMap(capacity: (mask + 1))
-            for i in keys.indices where keys[i] != .max { bigger.insert(keys[i], values[i]) }
-            self = bigger
-        }
-        var i = slot(key)
-        while keys[i] != .max && keys[i] != key { i = (i + 1) & mask }
-        if keys[i] == .max { count += 1 }
-        keys[i] = key
-        values[i] = value
-    }
-}
-
 /// Summing tables handed out to the workers of one pass: a run takes a table, adds its cells and
 /// gives it back, so there are only as many tables as runs ever ran at once (one per core), each
 /// as small and cache-warm as it can be. Sums do not depend on which run used which table.
@@ -381,11 +333,7 @@ public struct Counts: Equatable, Sendable {
     public init(_ a: Int64, _ b: Int64, _ c: Int64) { self.a = a; self.b = b; self.c = c }
     public static let zero = Counts(0, 0, 0)
     public var isZero: Bool { a == 0 && b == 0 && c == 0 }
-    public var bytes: [UInt8] {
-        var out = [UInt8](); out.reserveCapacity(24)
-        for v in [a, b, c] { withUnsafeBytes(of: v.bigEndian) { out.append(contentsOf: $0) } }
-        return out
-    }
+    public var bytes: [UInt8] { withBytes { Array($0) } }
     /// The 24 stored bytes (three big-endian `Int64`s), lent without allocating.
     @inline(__always)
     public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {

@@ -50,37 +50,36 @@ public final class ProjectionEngine: @unchecked Sendable {
             dbs.append(gens)
         }
         databases = dbs
-        var keys: [String: [[UInt8]]] = [:]
-        for what in ["active", "checkpoint", "schema"] { keys[what] = all.map { Array("\(what)/\($0.name)".utf8) } }
-        metaKeys = keys
+        metaKeys = MetaField.allCases.map { field in all.map { Array("\(field)/\($0.name)".utf8) } }
     }
 
     public func projection(named name: String) -> Int? { projections.firstIndex { $0.name == name } }
 
     // MARK: - Meta: active generation, checkpoint, schema version
 
-    /// The meta database's keys, `active/NAME`, `checkpoint/NAME`, `schema/NAME`, made once: every
-    /// append reads and writes them for every projection.
-    private let metaKeys: [String: [[UInt8]]]
-    func metaKey(_ what: String, _ p: Int) -> [UInt8] { metaKeys[what]?[p] ?? Array("\(what)/\(projections[p].name)".utf8) }
+    /// What the meta database records per projection, under `FIELD/NAME`.
+    enum MetaField: Int, CaseIterable { case active, checkpoint, schema }
+    /// The meta keys, made once (field, then projection): every append reads and writes them.
+    private let metaKeys: [[[UInt8]]]
+    func metaKey(_ field: MetaField, _ p: Int) -> [UInt8] { metaKeys[field.rawValue][p] }
 
     func activeGeneration<T: Transaction & ~Copyable>(_ p: Int, in txn: borrowing T) throws -> Int {
-        guard let v = try txn.get(meta, metaKey("active", p)), v.count == 1 else { return 0 }
+        guard let v = try txn.get(meta, metaKey(.active, p)), v.count == 1 else { return 0 }
         return Int(v[0])
     }
     public func checkpoint<T: Transaction & ~Copyable>(_ p: Int, in txn: borrowing T) throws -> UInt64 {
-        guard let v = try txn.get(meta, metaKey("checkpoint", p)), v.count == 8 else { return 0 }
+        guard let v = try txn.get(meta, metaKey(.checkpoint, p)), v.count == 8 else { return 0 }
         return BigEndian.uint64(v)
     }
     func schema<T: Transaction & ~Copyable>(_ p: Int, in txn: borrowing T) throws -> UInt32? {
-        guard let v = try txn.get(meta, metaKey("schema", p)), v.count == 4 else { return nil }
+        guard let v = try txn.get(meta, metaKey(.schema, p)), v.count == 4 else { return nil }
         return UInt32(v[0]) << 24 | UInt32(v[1]) << 16 | UInt32(v[2]) << 8 | UInt32(v[3])
     }
     func setMeta(_ p: Int, generation: Int, checkpoint: UInt64, in txn: inout WriteTransaction) throws {
-        try txn.put(meta, metaKey("active", p), [UInt8(generation)])
-        try txn.put(meta, metaKey("checkpoint", p), BigEndian.bytes(checkpoint))
+        try txn.put(meta, metaKey(.active, p), [UInt8(generation)])
+        try txn.put(meta, metaKey(.checkpoint, p), BigEndian.bytes(checkpoint))
         let s = projections[p].schemaVersion
-        try txn.put(meta, metaKey("schema", p), [UInt8(s >> 24), UInt8(s >> 16 & 0xff), UInt8(s >> 8 & 0xff), UInt8(s & 0xff)])
+        try txn.put(meta, metaKey(.schema, p), [UInt8(s >> 24), UInt8(s >> 16 & 0xff), UInt8(s >> 8 & 0xff), UInt8(s & 0xff)])
     }
 
     /// The active databases of projection `p`.
@@ -128,15 +127,11 @@ public final class ProjectionEngine: @unchecked Sendable {
         let behind = head - checkpoint
         if behind >= UInt64(bulkCatchUpThreshold) && behind * 4 >= head {
             var f = Fold()
-            f.steps.reserveCapacity(Int(head))
-            LargeMemory.adviseHugePages(&f.steps)
+            f.reserve(events: Int(head))
             try foldRemaining(into: &f, in: txn)
             let targets = Array(projections.indices)
             try write(targets, from: f, in: &txn)
-            for p in targets {
-                let retired = 1 - (try activeGeneration(p, in: txn))
-                for db in databases[p][retired] { try txn.clear(db) }
-            }
+            try clearRetired(targets, in: &txn)
             return Int(behind)
         }
         let symbols = SymbolTable()
@@ -227,7 +222,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                     }
                 }
             }
-            try txn.put(meta, metaKey("checkpoint", p), BigEndian.bytes(head))
+            try txn.put(meta, metaKey(.checkpoint, p), BigEndian.bytes(head))
         }
         return count
     }
@@ -332,6 +327,13 @@ public final class ProjectionEngine: @unchecked Sendable {
             try absorb(e, fields: EventFolder.BodyFields(e), folder: EventFolder(symbols: symbols))
         }
 
+        /// Room for `events` more steps, in huge pages: histories are built by reading steps at
+        /// random, so their page translations should stay cached.
+        mutating func reserve(events: Int) {
+            steps.reserveCapacity(steps.count + events)
+            LargeMemory.adviseHugePages(&steps)
+        }
+
         /// Groups the steps by episode; needed before ``history(_:)``, ``version(_:)`` and ``snapshot(_:)``.
         public mutating func seal() {
             if sealedSteps == steps.count { return }
@@ -393,11 +395,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         let folder = EventFolder(symbols: fold.symbols)
         var next = start
         let expected = try environment.read { txn in try log.head(in: txn).position }
-        if expected >= start, include == nil {
-            fold.steps.reserveCapacity(fold.steps.count + Int(Swift.min(limit, expected) - start + 1))
-            // Histories are built by reading steps at random: keep their page translations cached.
-            LargeMemory.adviseHugePages(&fold.steps)
-        }
+        if expected >= start, include == nil { fold.reserve(events: Int(Swift.min(limit, expected) - start + 1)) }
         while true {
             let (done, last) = try environment.read { txn -> (Bool, UInt64) in
                 var n = 0
@@ -454,7 +452,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         let order = fold.episodeOrder()
         let block = 65_536
         let projections = targets.map { self.projections[$0] }
-        // Per target: secondary databases' records, counter sums (cell or byte keyed), last db-0 key.
+        // Per target: secondary databases' records, and the last database-0 key.
         var secondary = projections.map { [RecordArena](repeating: RecordArena(), count: $0.databases.count) }
         // Counter cells: summed in tables lent to the runs (one per core at most), kept across blocks,
         // put in key order at the end.
@@ -515,7 +513,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             from = to
         }
         for (t, proj) in projections.enumerated() {
-            if let cp = proj as? CellProjection, let pool = cellPools[t] {
+            if let cp = cellProjections[t], let pool = cellPools[t] {
                 try CellOrder.forEachSum(of: pool.all, projection: cp, symbols: fold.symbols) { kb, sum in
                     try sum.withBytes { vb in try body(targets[t], 0, kb, vb) }
                 }
@@ -561,12 +559,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
         environment.releaseMappedPages()
         // The generation just retired still holds the old data; empty it so the file can reuse the pages.
-        try environment.write { txn in
-            for p in targets {
-                let retired = 1 - (try activeGeneration(p, in: txn))
-                for db in databases[p][retired] { try txn.clear(db) }
-            }
-        }
+        try environment.write { txn in try clearRetired(targets, in: &txn) }
         environment.releaseMappedPages()
         let t2 = clock()
         return RebuildReport(projections: targets.map { projections[$0].name }, events: f.events,
@@ -599,6 +592,13 @@ public final class ProjectionEngine: @unchecked Sendable {
         for p in targets { try setMeta(p, generation: generations[p]!, checkpoint: f.head, in: &txn) }
     }
 
+    /// Empties the generation of `targets` that is no longer active, so the file can reuse its pages.
+    func clearRetired(_ targets: [Int], in txn: inout WriteTransaction) throws {
+        for p in targets {
+            let retired = 1 - (try activeGeneration(p, in: txn))
+            for db in databases[p][retired] { try txn.clear(db) }
+        }
+    }
 
     /// Brings every projection up to the log: rebuilds those that need it, then catches up.
     public func open() throws {

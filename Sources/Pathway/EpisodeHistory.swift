@@ -262,7 +262,6 @@ public final class SymbolTable: @unchecked Sendable {
     }
 
     public func name(_ i: Int32) -> String { names[Int(i)] }
-    /// The name's UTF-8 bytes, for comparisons without making a `String`.
     /// Whether symbol `i` names exactly these bytes.
     @inline(__always) public func equals(_ i: Int32, _ b: UnsafeRawBufferPointer) -> Bool {
         let st = s.pointee
@@ -277,6 +276,7 @@ public final class SymbolTable: @unchecked Sendable {
         let c = n == 0 ? 0 : memcmp(st.arena + st.starts[Int(a)], st.arena + st.starts[Int(b)], n)
         return c != 0 ? c < 0 : la < lb
     }
+    /// The name's UTF-8 bytes, for comparisons without making a `String`.
     public func nameBytes(_ i: Int32) -> [UInt8] {
         Array(UnsafeBufferPointer(start: s.pointee.arena + s.pointee.starts[Int(i)], count: Int(s.pointee.lengths[Int(i)])))
     }

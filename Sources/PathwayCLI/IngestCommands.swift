@@ -198,10 +198,10 @@ final class ParsePipeline: @unchecked Sendable {
     }
     private let condition = NSCondition()
     private var queue: [Batch] = []
+    /// The parsing thread has ended (input read, or a read failed, or it was stopped).
     private var finished = false
     private var failure: Error?
     private var stopped = false
-    private var running = true
     private let depth = 4
 
     init(source: InputSource, format: InputFormat, options: IngestOptions, keepRaw: Bool) {
@@ -253,7 +253,7 @@ final class ParsePipeline: @unchecked Sendable {
 
     private func end(_ error: Error?) {
         condition.lock()
-        finished = true; failure = error; running = false
+        finished = true; failure = error
         condition.broadcast()
         condition.unlock()
     }
@@ -276,7 +276,7 @@ final class ParsePipeline: @unchecked Sendable {
         condition.lock()
         stopped = true
         condition.broadcast()
-        while running { condition.wait() }
+        while !finished { condition.wait() }
         condition.unlock()
     }
 }

@@ -41,33 +41,30 @@ public enum QualityTable {
         // Pass 1: decode the keys into compact records and learn the units and months.
         var cat = Catalog()
         var recs: [IndicatorRecord] = []
-        try counters { raw, ca, cb, cc in
+        try counters { raw, a, b, c in
             let k = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
-            do {
-                let c = (a: ca, b: cb, c: cc)
-                guard k.count > 0, k[0] == CounterKey.indicatorFamily, let (u, end) = cat.unit(of: k), k.count == end + 6 else { return }
-                let year = Int(k[end + 3]) << 8 | Int(k[end + 4])
-                if k[end] == CounterKey.endCell {
-                    // Ended episodes by outcome, or by content flags: expanded into the X-dated indicators below.
-                    let kind = k[end + 1]
-                    guard kind == CounterKey.endOutcome || kind == CounterKey.endContent else { return }
-                    if let w = wantedIndicator {
-                        let wantsOutcome = w == .endedByAgreement || w == .dropout
-                        let wantsContent = w == .informedOfOptions || w == .involvedInPlan || w == .feedbackToGP || w == .feedbackToolUsed
-                        guard kind == CounterKey.endOutcome ? wantsOutcome : wantsContent else { return }
-                    }
-                    let pi = cat.period(.month(year, Int(k[end + 5])))
-                    recs.append(IndicatorRecord(unit: Int32(u), indicator: CounterKey.endCell, part: kind, value: k[end + 2],
-                                                period: Int32(pi), a: c.a, b: c.b, c: c.c))
-                    return
+            guard k.count > 0, k[0] == CounterKey.indicatorFamily, let (u, end) = cat.unit(of: k), k.count == end + 6 else { return }
+            let year = Int(k[end + 3]) << 8 | Int(k[end + 4])
+            if k[end] == CounterKey.endCell {
+                // Ended episodes by outcome, or by content flags: expanded into the X-dated indicators below.
+                let kind = k[end + 1]
+                guard kind == CounterKey.endOutcome || kind == CounterKey.endContent else { return }
+                if let w = wantedIndicator {
+                    let wantsOutcome = w == .endedByAgreement || w == .dropout
+                    let wantsContent = w == .informedOfOptions || w == .involvedInPlan || w == .feedbackToGP || w == .feedbackToolUsed
+                    guard kind == CounterKey.endOutcome ? wantsOutcome : wantsContent else { return }
                 }
-                guard let ind = QualityIndicator(rawValue: k[end]), let part = CounterKey.Part(rawValue: k[end + 1]),
-                      let kind = QualityPeriod.Kind(rawValue: k[end + 2]) else { return }
-                if let w = wantedIndicator, w != ind { return }
-                let pi = cat.period(QualityPeriod(kind: kind, year: year, index: Int(k[end + 5])))
-                recs.append(IndicatorRecord(unit: Int32(u), indicator: ind.rawValue, part: part.rawValue, value: 0, period: Int32(pi),
-                                            a: c.a, b: c.b, c: c.c))
+                let pi = cat.period(.month(year, Int(k[end + 5])))
+                recs.append(IndicatorRecord(unit: Int32(u), indicator: CounterKey.endCell, part: kind, value: k[end + 2],
+                                            period: Int32(pi), a: a, b: b, c: c))
+                return
             }
+            guard let ind = QualityIndicator(rawValue: k[end]), let part = CounterKey.Part(rawValue: k[end + 1]),
+                  let kind = QualityPeriod.Kind(rawValue: k[end + 2]) else { return }
+            if let w = wantedIndicator, w != ind { return }
+            let pi = cat.period(QualityPeriod(kind: kind, year: year, index: Int(k[end + 5])))
+            recs.append(IndicatorRecord(unit: Int32(u), indicator: ind.rawValue, part: part.rawValue, value: 0, period: Int32(pi),
+                                        a: a, b: b, c: c))
         }
         let layout = cat.layout(wantedPeriod: wantedPeriod, wantedBy: query.by)
         let P = layout.periods.count, G = layout.groupCount, I = QualityIndicator.allCases.count

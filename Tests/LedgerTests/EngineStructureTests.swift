@@ -94,14 +94,14 @@ import TestSupport
         }
     }
 
-    @Test func groupMapAgreesWithADictionaryThroughGrowth() {
+    @Test func integerMapAgreesWithADictionaryThroughGrowth() {
         var rng = SeededGenerator(seed: 0x6A0)
-        var map = GroupMap(capacity: 2)
-        var reference: [UInt64: UInt32] = [:]
+        var map = IntegerMap(capacity: 2)
+        var reference: [UInt64: UInt64] = [:]
         for i in 0..<5_000 {
             let key = UInt64.random(in: 0..<3_000, using: &rng) << 32 | UInt64.random(in: 0..<4, using: &rng)
-            map.insert(key, UInt32(i))
-            reference[key] = UInt32(i)
+            map.set(key, to: UInt64(i))
+            reference[key] = UInt64(i)
         }
         for (key, value) in reference { #expect(map[key] == value) }
         #expect(map[UInt64(9_999) << 32] == nil)
