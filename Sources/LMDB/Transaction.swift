@@ -213,4 +213,9 @@ public enum BigEndian {
         withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[offset..<(offset + 8)])) }
         return UInt64(bigEndian: v)
     }
+    @inline(__always) public static func uint32(_ b: UnsafeRawBufferPointer, at offset: Int = 0) -> UInt32 {
+        var v: UInt32 = 0
+        withUnsafeMutableBytes(of: &v) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: b[offset..<(offset + 4)])) }
+        return UInt32(bigEndian: v)
+    }
 }

@@ -291,10 +291,18 @@ public final class ProjectionEngine: @unchecked Sendable {
 
         public var episodeCount: Int { episodes.count - 1 }   // symbol 0 is the empty name
 
+        /// The symbol of the previous event's episode (0: none yet). An episode's events tend to
+        /// come in runs (a batch from one unit, a generated or migrated history), and comparing the
+        /// bytes with one known name is cheaper than hashing them into a table of a million.
+        var lastEpisode: Int32 = 0
+
         /// The fold index of the episode named `bytes` (adding it when new).
         @inline(__always) mutating func index(ofEpisode bytes: UnsafeRawBufferPointer, at position: UInt64) throws -> Int32 {
             guard !bytes.isEmpty else { throw LogError.corrupt(position: position, reason: "the event names no episode (empty stream)") }
-            let i = episodes.intern(bytes: bytes) - 1
+            if lastEpisode > 0 && episodes.equals(lastEpisode, bytes) { return lastEpisode - 1 }
+            let symbol = episodes.intern(bytes: bytes)
+            lastEpisode = symbol
+            let i = symbol - 1
             if Int(i) == lastNames.count { lastNames.append(NameTriple()) }
             return i
         }

@@ -170,26 +170,30 @@ extension Ledger {
     /// started on or after that end.
     public func patientLinks(patient: String, episode: String) throws -> (previous: String?, next: String?) {
         guard !patient.isEmpty else { return (nil, nil) }
-        var list: [String] = []
+        // The patient's episodes in order of their start date (the index key carries it).
+        var list: [(episode: String, start: Int32)] = []
         try environment.read { txn in
             let db = try engine.activeDatabases(named: "episodes", in: txn)[1]
             var prefix = Array(patient.utf8); prefix.append(0)
             try txn.withCursor(db) { c in
                 var entry = try prefix.withUnsafeBytes { try c.seek(atOrAfter: $0) }
                 while let (k, _) = entry, k.count > prefix.count + 4, k.prefix(prefix.count).elementsEqual(prefix) {
-                    list.append(String(decoding: UnsafeRawBufferPointer(rebasing: k[(prefix.count + 4)...]), as: UTF8.self))
+                    let start = Int32(bitPattern: BigEndian.uint32(k, at: prefix.count) ^ UInt32(bitPattern: Int32.min))
+                    list.append((String(decoding: UnsafeRawBufferPointer(rebasing: k[(prefix.count + 4)...]), as: UTF8.self), start))
                     entry = try c.next()
                 }
             }
         }
-        guard let i = list.firstIndex(of: episode) else { return (nil, nil) }
-        func endedByTransfer(_ ep: String) throws -> Bool {
-            guard let s = try storedEpisode(ep), let e = s.state.milestones.end else { return false }
-            return e.outcome == UInt8(ascii: "O") || e.outcome == UInt8(ascii: "N")
+        guard let i = list.firstIndex(where: { $0.episode == episode }) else { return (nil, nil) }
+        /// The day an episode ended by transfer, if it did.
+        func transferEnd(_ ep: String) throws -> Int32? {
+            guard let s = try storedEpisode(ep), let e = s.state.milestones.end,
+                  e.outcome == UInt8(ascii: "O") || e.outcome == UInt8(ascii: "N") else { return nil }
+            return e.date.daysSinceEpoch
         }
         var prev: String? = nil, next: String? = nil
-        if i > 0, try endedByTransfer(list[i - 1]) { prev = list[i - 1] }
-        if i + 1 < list.count, try endedByTransfer(episode) { next = list[i + 1] }
+        if i > 0, let end = try transferEnd(list[i - 1].episode), list[i].start >= end { prev = list[i - 1].episode }
+        if i + 1 < list.count, let end = try transferEnd(episode), list[i + 1].start >= end { next = list[i + 1].episode }
         return (prev, next)
     }
 }

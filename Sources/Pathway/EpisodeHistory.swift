@@ -178,8 +178,11 @@ public final class SymbolTable: @unchecked Sendable {
     /// to follow stream versions by a digest of the stream name.)
     @inline(__always) public static func hash(_ b: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: b.count)
-        guard let base = b.baseAddress else { return h }
-        let n = b.count
+        // An empty name hashes the same whether or not its buffer has an address (a `String`'s
+        // empty UTF-8 view has one, a default buffer has none): otherwise "" is interned twice and
+        // every later name is numbered one off in a table copied name by name.
+        let base = b.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!
+        let n = b.baseAddress == nil ? 0 : b.count
         var i = 0
         while i + 8 <= n {
             h = (h ^ base.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xff51_afd7_ed55_8ccd

@@ -49,42 +49,70 @@ public enum EventBody {
     }
 
     public static func encode(_ event: LedgerEvent, targetPosition: UInt64?, into out: inout [UInt8]) {
-        func field(_ write: (inout [UInt8]) -> Void) {
-            let start = out.count
-            out.append(0); out.append(0)
-            write(&out)
-            let n = min(out.count - start - 2, Int(UInt16.max))
-            out[start] = UInt8(n >> 8); out[start + 1] = UInt8(n & 0xff)
-        }
-        func text(_ s: String) { field { o in var t = s; t.withUTF8 { o.append(contentsOf: $0) } } }
-        func empty() { out.append(0); out.append(0) }
-        func reg(_ kind: EventKind, _ target: String?, _ reason: String?, _ r: Registration) {
-            text(kind.rawValue)
-            if let t = target { text(t) } else { empty() }
-            if let p = targetPosition { field { Digits.append(p, to: &$0) } } else { empty() }
-            if let x = reason { text(x) } else { empty() }
-            if let i = r.recordedAt { field { i.appendRFC3339(to: &$0) } } else { empty() }
-            text(r.author); text(r.patient); text(r.institution); text(r.unit)
-            text(r.setting.name)
-            field { o in
-                o.append(contentsOf: [UInt8(ascii: "D"), UInt8(ascii: "0"), UInt8(ascii: "1"), r.code.event.letterByte])
-                if r.code.outcomeByte != 0 { o.append(r.code.outcomeByte) }
-            }
-            field { r.date.appendISO(to: &$0) }
-            if let n = r.note { text(n) } else { empty() }
-            if let e = r.emergencyAssessmentDate { field { e.appendISO(to: &$0) } } else { empty() }
-        }
+        // Written field by field without closures or temporary arrays: this is on the append path
+        // of every event (an import spends a tenth of its appending thread here otherwise).
         switch event {
-        case .registration(let r): reg(.registration, nil, nil, r)
-        case .correction(let c): reg(.correction, c.target, c.reason, c.replacement)
+        case .registration(let r): encodeRegistration(.registration, nil, nil, r, targetPosition, into: &out)
+        case .correction(let c): encodeRegistration(.correction, c.target, c.reason, c.replacement, targetPosition, into: &out)
         case .voiding(let v):
-            text(EventKind.voiding.rawValue); text(v.target)
-            if let p = targetPosition { field { Digits.append(p, to: &$0) } } else { empty() }
-            text(v.reason)
-            if let i = v.recordedAt { field { i.appendRFC3339(to: &$0) } } else { empty() }
-            text(v.author)
-            for _ in 0..<8 { empty() }
+            appendText(EventKind.voiding.rawValue, to: &out)
+            appendText(v.target, to: &out)
+            appendPosition(targetPosition, to: &out)
+            appendText(v.reason, to: &out)
+            appendInstant(v.recordedAt, to: &out)
+            appendText(v.author, to: &out)
+            for _ in 0..<8 { out.append(0); out.append(0) }
         }
+    }
+
+    private static func encodeRegistration(_ kind: EventKind, _ target: String?, _ reason: String?, _ r: Registration,
+                                           _ targetPosition: UInt64?, into out: inout [UInt8]) {
+        appendText(kind.rawValue, to: &out)
+        appendText(target, to: &out)
+        appendPosition(targetPosition, to: &out)
+        appendText(reason, to: &out)
+        appendInstant(r.recordedAt, to: &out)
+        appendText(r.author, to: &out)
+        appendText(r.patient, to: &out)
+        appendText(r.institution, to: &out)
+        appendText(r.unit, to: &out)
+        appendText(r.setting.name, to: &out)
+        let outcome = r.code.outcomeByte
+        out.append(0); out.append(outcome != 0 ? 5 : 4)
+        out.append(UInt8(ascii: "D")); out.append(UInt8(ascii: "0")); out.append(UInt8(ascii: "1")); out.append(r.code.event.letterByte)
+        if outcome != 0 { out.append(outcome) }
+        appendDate(r.date, to: &out)
+        appendText(r.note, to: &out)
+        if let e = r.emergencyAssessmentDate { appendDate(e, to: &out) } else { out.append(0); out.append(0) }
+    }
+
+    /// A text field: length, then the UTF-8 bytes (an absent value is the empty field).
+    @inline(__always) private static func appendText(_ s: String?, to out: inout [UInt8]) {
+        guard var t = s else { out.append(0); out.append(0); return }
+        t.withUTF8 { b in
+            let n = min(b.count, Int(UInt16.max))
+            out.append(UInt8(n >> 8)); out.append(UInt8(n & 0xff))
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[0..<n]))
+        }
+    }
+    /// `YYYY-MM-DD` is always ten bytes (``CivilDate`` years are 0–9999).
+    @inline(__always) private static func appendDate(_ d: CivilDate, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(0); out.append(0)
+        d.appendISO(to: &out)
+        out[start + 1] = UInt8(out.count - start - 2)
+    }
+    @inline(__always) private static func appendInstant(_ i: Instant?, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(0); out.append(0)
+        i?.appendRFC3339(to: &out)
+        out[start + 1] = UInt8(out.count - start - 2)
+    }
+    @inline(__always) private static func appendPosition(_ p: UInt64?, to out: inout [UInt8]) {
+        let start = out.count
+        out.append(0); out.append(0)
+        if let p { Digits.append(p, to: &out) }
+        out[start + 1] = UInt8(out.count - start - 2)
     }
 
     public static func appendField(_ s: String, to out: inout [UInt8]) {

@@ -30,7 +30,7 @@ struct EpisodeCommand: ParsableCommand {
         try PathwayCLI.run {
             let (knownAt, validAt) = try axes.parsed()
             let ledger = try store.open()
-            let symbols = SymbolTable()
+            var symbols = SymbolTable()
             let state: EpisodeState, version: UInt64, last: UInt64, timers: [Deadlines.Timer]
             var institution = "", unit = ""
             if knownAt == nil && validAt == nil {
@@ -43,9 +43,9 @@ struct EpisodeCommand: ParsableCommand {
                 let v = Ledger.view(of: episode, events: events, knownAt: knownAt, validAt: validAt)
                 state = v.state; version = v.version; last = v.lastPosition
                 timers = v.timers.compactMap { $0.evaluated(asOf: validAt ?? ledger.clock.today()) }
-                // Re-intern names into our table so rendering resolves them.
-                for n in v.symbols.names { _ = symbols.intern(n) }
-                institution = v.symbols.name(v.state.milestones.institution); unit = v.symbols.name(v.state.milestones.unit)
+                // The view's marks are numbered in its own table: render with that one.
+                symbols = v.symbols
+                institution = symbols.name(v.state.milestones.institution); unit = symbols.name(v.state.milestones.unit)
             }
             let patient = symbols.name(state.milestones.patient)
             let links = try ledger.patientLinks(patient: patient, episode: episode)

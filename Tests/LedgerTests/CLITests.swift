@@ -125,6 +125,31 @@ import Pathway
         }
     }
 
+    /// The time-axis views render names from the view's own symbol table: an earlier version copied
+    /// it name by name into another table, where the empty name took a second number and every
+    /// later name came out one field off (the patient empty, the patient shown as institution).
+    @Test func episodeOnEitherTimeAxisNamesItsPatientInstitutionAndUnit() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store"
+            try write(l.openingOfEP1() + [l.reg("r-3", "EP-1", "D01CT", "2026-01-20", recordedAt: "2026-01-20T11:00:00Z")],
+                      to: input)
+            let appended = try pathway(["append", input, "--store", store])
+            #expect(appended.status == 0, "\(appended.stderr)")
+            for axis in [["--valid-at", "2026-01-10"], ["--known-at", "2026-01-10T12:00:00Z"], []] {
+                let r = try pathway(["episode", "EP-1", "--store", store, "--json"] + axis)
+                #expect(r.status == 0, "\(axis): \(r.stderr)")
+                #expect(r.json?["patient"] as? String == l.patient, "\(axis): \(r.stdout)")
+                #expect(r.json?["institution"] as? String == l.institution, "\(axis): \(r.stdout)")
+                #expect(r.json?["unit"] as? String == l.unit, "\(axis): \(r.stdout)")
+                #expect(r.json?["phase"] as? String == (axis.isEmpty ? "treatment" : "assessment"), "\(axis): \(r.stdout)")
+                let text = try pathway(["episode", "EP-1", "--store", store] + axis)
+                #expect(text.status == 0, "\(axis): \(text.stderr)")
+                #expect(text.stdout.contains(l.patient), "\(axis): \(text.stdout)")
+                #expect(text.stdout.contains("\(l.institution) / \(l.unit)"), "\(axis): \(text.stdout)")
+            }
+        }
+    }
+
     @Test func verifyHeadAndAnchorsAndATamperedCopy() throws {
         try withTemporaryDirectory { dir in
             let input = dir + "/in.ndjson", store = dir + "/store"

@@ -128,6 +128,20 @@ import Darwin
             #expect(try ledger.patientLinks(patient: "P-7f3a", episode: "EP-1") == (nil, "EP-2"))
             #expect(try ledger.patientLinks(patient: "P-7f3a", episode: "EP-2") == ("EP-1", nil))
             #expect(try ledger.patientLinks(patient: "P-other", episode: "EP-3") == (nil, nil))
+
+            // The later episode must start on or after the transfer: one that began while EP-4 was
+            // still running is the patient's next episode by date, but not the one EP-4 handed over to.
+            l.patient = "P-third"
+            try ledger.append(lines: [l.reg("d-1", "EP-4", "D01A", "2026-01-05"), l.reg("d-2", "EP-4", "D01XN", "2026-02-01"),
+                                      l.reg("e-1", "EP-5", "D01A", "2026-01-10")])
+            #expect(try ledger.patientLinks(patient: "P-third", episode: "EP-4") == (nil, nil))
+            #expect(try ledger.patientLinks(patient: "P-third", episode: "EP-5") == (nil, nil))
+            // Starting on the day of the transfer counts as after it.
+            l.patient = "P-fourth"
+            try ledger.append(lines: [l.reg("f-1", "EP-6", "D01A", "2026-01-05"), l.reg("f-2", "EP-6", "D01XO", "2026-02-01"),
+                                      l.reg("g-1", "EP-7", "D01A", "2026-02-01")])
+            #expect(try ledger.patientLinks(patient: "P-fourth", episode: "EP-6") == (nil, "EP-7"))
+            #expect(try ledger.patientLinks(patient: "P-fourth", episode: "EP-7") == ("EP-6", nil))
         }
     }
 
