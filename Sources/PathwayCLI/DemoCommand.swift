@@ -40,6 +40,12 @@ struct DemoCommand: ParsableCommand {
             // 2. Import them as one atomic batch.
             let ledger: Ledger
             do { ledger = try Ledger(path: path, clock: clock) } catch { throw CLIError.store("\(error)") }
+            // A store that already holds events (an earlier demo, or real data) would mix two
+            // generated histories, or refuse every id as stored with other content: say so first.
+            let existing = try ledger.environment.read { txn in try ledger.log.head(in: txn).position }
+            if existing > 0 {
+                throw CLIError.usage("the demo needs an empty store, and \(path) already holds \(existing) events: give --store a new directory, or leave it out for a temporary one")
+            }
             let reader = IngestReader(format: .ndjson, options: IngestOptions(today: today))
             let t1 = monotonicSeconds()
             let parsed = data.withUnsafeBytes { reader.parse($0) }
@@ -99,17 +105,30 @@ struct DemoCommand: ParsableCommand {
             say("")
             say("demo finished in \(format3(monotonicSeconds() - t0)) s. Try next:")
             let s = "--store \(path)"
-            say("  pathway stats \(s)")
-            say("  pathway episodes \(s) --phase treatment")
-            say("  pathway episode \(sample ?? "EP-000001") \(s)")
-            say("  pathway deadlines \(s) --status overdue")
-            say("  pathway quality \(s) --period \(tertial) --by institution")
-            say("  pathway report \(s) --period \(tertial) --out report.html")
-            say("  pathway replay \(sample ?? "EP-000001") \(s) --valid-at \(today.adding(days: -200))")
-            say("  pathway export \(sample ?? "EP-000001") \(s) --out bundle.ndjson && pathway verify-bundle bundle.ndjson")
-            say("  pathway verify \(s) --anchor \(v.head.anchor)")
+            // The commands as they can be pasted: after `swift run` there is no `pathway` on PATH,
+            // so name the binary by the path this run was started with.
+            let p = DemoCommand.invocation(CommandLine.arguments.first ?? "pathway",
+                                           currentDirectory: FileManager.default.currentDirectoryPath)
+            say("  \(p) stats \(s)")
+            say("  \(p) episodes \(s) --phase treatment")
+            say("  \(p) episode \(sample ?? "EP-000001") \(s)")
+            say("  \(p) deadlines \(s) --status overdue")
+            say("  \(p) quality \(s) --period \(tertial) --by institution")
+            say("  \(p) report \(s) --period \(tertial) --out report.html")
+            say("  \(p) replay \(sample ?? "EP-000001") \(s) --valid-at \(today.adding(days: -200))")
+            say("  \(p) export \(sample ?? "EP-000001") \(s) --out bundle.ndjson && \(p) verify-bundle bundle.ndjson")
+            say("  \(p) verify \(s) --anchor \(v.head.anchor)")
             if !v.ok { throw ExitCode(1) }
         }
+    }
+
+    /// How to name this binary in a command to paste: as started when that was a path (relative to
+    /// the current directory when it lies under it, e.g. `.build/release/pathway`), else by name.
+    static func invocation(_ argument0: String, currentDirectory: String) -> String {
+        guard argument0.contains("/") else { return argument0 }
+        let dir = currentDirectory.hasSuffix("/") ? currentDirectory : currentDirectory + "/"
+        if argument0.hasPrefix(dir) { return String(argument0.dropFirst(dir.count)) }
+        return argument0
     }
 
     static func latestFullTertial(before d: CivilDate) -> String {

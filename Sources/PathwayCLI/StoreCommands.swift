@@ -71,6 +71,11 @@ struct RebuildCommand: ParsableCommand {
     func run() throws {
         try PathwayCLI.run {
             let ledger = try store.open(allowingProjectionsAhead: true)
+            let known = ledger.engine.projections.map(\.name)
+            // A misspelt name is the caller's mistake (exit 64), not the store's.
+            if let bad = projection.first(where: { !known.contains($0) }) {
+                throw CLIError.usage(LedgerError.unknownProjection(bad, known: known).description)
+            }
             let r = try ledger.engine.rebuild(projection, clock: monotonicSeconds)
             let total = r.foldSeconds + r.writeSeconds
             print("rebuilt \(r.projections.joined(separator: ", ")) from \(r.events) events, \(r.episodes) episodes in \(String(format3(total))) s "
