@@ -2,6 +2,11 @@
  * bench-baseline: the raw-LMDB yardstick for the project's import and rebuild figures (issue 8).
  *
  *   bench-baseline N SIZE [DIR]
+ *   bench-baseline --measure STORE
+ *
+ * The second form opens a project store read-only and prints how many records its event log holds
+ * and their mean size (`store-records N`, `store-record-bytes SIZE`), so the raw figures can be
+ * taken on records of the same number and size as the project's stored events.
  *
  * In a fresh temporary directory (under DIR, else $TMPDIR, else /tmp) it opens an LMDB environment
  * (MDB_NOTLS, MDB_NOSYNC, a map sized for the data and grown on MDB_MAP_FULL), appends N records of
@@ -55,9 +60,41 @@ static size_t initial_map_size(uint64_t n, size_t size) {
     return (size_t)bytes;
 }
 
+/* The project's event log (named database "log"): record count and mean value size. */
+static int measure(const char *store) {
+    MDB_env *env;
+    int rc;
+    if ((rc = mdb_env_create(&env))) fail("mdb_env_create", rc);
+    if ((rc = mdb_env_set_maxdbs(env, 64))) fail("mdb_env_set_maxdbs", rc);
+    if ((rc = mdb_env_open(env, store, MDB_NOTLS | MDB_RDONLY, 0644))) fail("mdb_env_open (store)", rc);
+    MDB_txn *txn;
+    MDB_dbi dbi;
+    MDB_cursor *cur;
+    if ((rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn))) fail("mdb_txn_begin (read)", rc);
+    if ((rc = mdb_dbi_open(txn, "log", 0, &dbi))) fail("mdb_dbi_open (log)", rc);
+    if ((rc = mdb_cursor_open(txn, dbi, &cur))) fail("mdb_cursor_open", rc);
+    MDB_val key, data;
+    uint64_t count = 0, bytes = 0;
+    rc = mdb_cursor_get(cur, &key, &data, MDB_FIRST);
+    while (rc == 0) {
+        count++;
+        bytes += data.mv_size;
+        rc = mdb_cursor_get(cur, &key, &data, MDB_NEXT);
+    }
+    if (rc != MDB_NOTFOUND) fail("mdb_cursor_get", rc);
+    mdb_cursor_close(cur);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+    if (count == 0) { fprintf(stderr, "bench-baseline: the store's log is empty\n"); return 1; }
+    printf("store-records %llu\n", (unsigned long long)count);
+    printf("store-record-bytes %llu\n", (unsigned long long)((bytes + count / 2) / count));
+    return 0;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 3 && strcmp(argv[1], "--measure") == 0) return measure(argv[2]);
     if (argc < 3) {
-        fprintf(stderr, "usage: %s N SIZE [DIR]\n", argv[0]);
+        fprintf(stderr, "usage: %s N SIZE [DIR] | %s --measure STORE\n", argv[0], argv[0]);
         return 2;
     }
     char *end = NULL;

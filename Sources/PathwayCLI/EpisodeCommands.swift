@@ -41,6 +41,11 @@ struct EpisodeCommand: ParsableCommand {
                 let events = try ledger.events(of: episode)
                 guard !events.isEmpty else { throw CLIError.usage("no episode '\(episode)' in \(ledger.environment.path)") }
                 let v = Ledger.view(of: episode, events: events, knownAt: knownAt, validAt: validAt)
+                if let k = knownAt, v.version == 0 {
+                    // Not an empty episode: one the ledger had not heard of yet.
+                    let first = events.map(\.effectiveRecordedAt).min().map { " (its first registration was recorded at \($0))" } ?? ""
+                    throw CLIError.usage("nothing about episode '\(episode)' had been recorded by \(k)\(first)")
+                }
                 state = v.state; version = v.version; last = v.lastPosition
                 timers = v.timers.compactMap { $0.evaluated(asOf: validAt ?? ledger.clock.today()) }
                 // The view's marks are numbered in its own table: render with that one.

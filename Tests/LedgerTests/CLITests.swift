@@ -147,6 +147,12 @@ import Pathway
                 #expect(text.stdout.contains(l.patient), "\(axis): \(text.stdout)")
                 #expect(text.stdout.contains("\(l.institution) / \(l.unit)"), "\(axis): \(text.stdout)")
             }
+            // Before its first registration was recorded the ledger knew nothing of the episode:
+            // that is said, not shown as an empty episode in phase `started`.
+            let before = try pathway(["episode", "EP-1", "--store", store, "--known-at", "2026-01-05T08:59:59Z"])
+            #expect(before.status == 64, "\(before.stdout)")
+            #expect(before.stderr.contains("nothing about episode 'EP-1' had been recorded by 2026-01-05T08:59:59Z"), "\(before.stderr)")
+            #expect(before.stderr.contains("2026-01-05T09:00:00Z"), "names when it first was: \(before.stderr)")
         }
     }
 
