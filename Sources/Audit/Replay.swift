@@ -31,7 +31,7 @@ public struct Replay {
         }
         var steps: [Step] = []
         var before = Ledger.view(of: episode, events: [], validAt: validAt, rules: rules)
-        let byPosition = Dictionary(events.map { ($0.position, $0) }, uniquingKeysWith: { a, _ in a })
+        let byPosition = Replay.targets(of: events)
         for i in included.indices {
             let after = Ledger.view(of: episode, events: Array(included[0...i]), validAt: validAt, rules: rules)
             let key: (Finding) -> String = { "\($0.rule.rawValue)@\($0.place)" }
@@ -43,5 +43,11 @@ public struct Replay {
             before = after
         }
         self.steps = steps
+    }
+
+    /// The episode's events by log position: where a correction's or voiding's `targetPosition`
+    /// is looked up (the target is always one of the same episode's events).
+    public static func targets(of events: [LoggedEvent]) -> [UInt64: LoggedEvent] {
+        Dictionary(events.map { ($0.position, $0) }, uniquingKeysWith: { a, _ in a })
     }
 }

@@ -90,7 +90,7 @@ struct DemoCommand: ParsableCommand {
             if let ep = sample ?? firstEpisode {
                 section("One episode's history: pathway replay \(ep)")
                 let replay = Replay(episode: ep, events: try ledger.events(of: ep))
-                for l in ReplayText.text(replay, asOf: today, knownAt: nil, validAt: nil, atPosition: nil).dropFirst().prefix(60) { say(l) }
+                for l in ReplayText.text(replay, knownAt: nil, validAt: nil, atPosition: nil).dropFirst().prefix(60) { say(l) }
                 if replay.steps.count > 6 { say("  … (\(replay.steps.count) events in all; run the command for the rest)") }
             }
 

@@ -53,16 +53,37 @@ struct ExportCommand: ParsableCommand {
     func run() throws {
         try PathwayCLI.run {
             let ledger = try store.open()
-            guard let fh = FileManager.default.createFile(atPath: out, contents: nil) ? FileHandle(forWritingAtPath: out) : nil else {
-                throw CLIError.usage("cannot write \(out)")
-            }
+            // Written to a temporary file beside BUNDLE and renamed over it only once complete: a
+            // failed export leaves no file (and an earlier bundle at that path untouched).
+            let url = URL(fileURLWithPath: out)
+            var template = Array("\(url.deletingLastPathComponent().path)/.\(url.lastPathComponent).XXXXXX".utf8CString)
+            let fd = mkstemp(&template)
+            guard fd >= 0 else { throw CLIError.usage("cannot write \(out): \(String(cString: strerror(errno)))") }
+            let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            var renamed = false
+            defer { if !renamed { unlink(temporary) } }
+            // mkstemp makes the file 0600; a bundle is meant to be handed on, so the usual mode.
+            let mask = umask(0); umask(mask)
+            fchmod(fd, 0o666 & ~mask)
+            let fh = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
             var buffer = [UInt8]()
-            let r = try EpisodeBundle.export(episode: episode, from: ledger, anchorPosition: anchorAt) { line in
-                buffer.append(contentsOf: line.utf8); buffer.append(10)
-                if buffer.count > 1 << 20 { fh.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
+            let r: EpisodeBundle.ExportReport
+            do {
+                r = try EpisodeBundle.export(episode: episode, from: ledger, anchorPosition: anchorAt) { line in
+                    buffer.append(contentsOf: line.utf8); buffer.append(10)
+                    if buffer.count > 1 << 20 { try fh.write(contentsOf: buffer); buffer.removeAll(keepingCapacity: true) }
+                }
+            } catch LedgerError.unknownEpisode {
+                throw CLIError.usage("no episode '\(episode)' in \(ledger.environment.path)")
+            } catch let e as BundleError {
+                guard case .badAnchorPosition = e else { throw e }
+                throw CLIError.usage("--anchor-at: \(e)")
             }
-            fh.write(Data(buffer))
+            try fh.write(contentsOf: buffer)
+            try fh.synchronize()
             try fh.close()
+            guard rename(temporary, out) == 0 else { throw CLIError.store("cannot write \(out): \(String(cString: strerror(errno)))") }
+            renamed = true
             print("wrote \(out): \(r.events) events of \(episode), \(r.links) chain links, anchor \(r.anchor)")
         }
     }
@@ -87,6 +108,13 @@ struct VerifyBundleCommand: ParsableCommand {
             do {
                 let r = try EpisodeBundle.verify(lines: text.split(separator: "\n", omittingEmptySubsequences: false), anchor: trusted)
                 print("ok: \(r.events) events of episode \(r.episode) chain to anchor \(r.anchor) through \(r.links) links")
+                if trusted != nil {
+                    print("ok: the anchor is the one you trust (--anchor): the bundle's events are in that log, unaltered")
+                } else {
+                    // Without a trusted anchor this proves only that the bundle agrees with itself:
+                    // anyone who rewrites the events can recompute the chain and the anchor too.
+                    print("only consistent with its own anchor \(r.anchor); pass --anchor with an anchor you trust to prove it is unaltered")
+                }
             } catch let e as BundleError {
                 throw CLIError.verification("bundle check failed: \(e)")
             }
