@@ -121,30 +121,55 @@ func containsIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
     return false
 }
 
-/// Whether an 11-digit run in the value (optionally split 6 + 5 by a space or dash) has valid
-/// fødselsnummer / D-number check digits (mod 11). Used on free text, where any 11-digit run
-/// would refuse too much.
+/// Whether an 11-digit run in the value (optionally split 6 + 5 by a space or dash) could be a
+/// fødselsnummer, D-number or H-number: a plausible birth date (day 1–31, or +40 for a D-number;
+/// month 1–12, +40 for an H-number, +80 for a synthetic test number) and valid mod-11 check digits.
+/// Used on free text and inside identifiers, where refusing any 11-digit run would refuse order
+/// numbers and the like; an identifier that *is* 11 digits is refused outright (see
+/// `looksLikeIdentityNumber`). Runs longer than 11 digits are not identity numbers.
+/// Reads the bytes in place: it runs on several fields of every line.
 func containsCheckedIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
     let n = b.count
+    guard n >= 11 else { return false }
     var i = 0
     while i < n {
         guard ASCII.isDigit(b[i]) else { i += 1; continue }
-        var digits: [Int] = []
+        var d: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var count = 0
         var k = i
-        while k < n, digits.count < 12 {
-            if ASCII.isDigit(b[k]) { digits.append(Int(b[k]) - 48); k += 1 }
-            else if digits.count == 6, b[k] == ASCII.space || b[k] == ASCII.dash, k + 1 < n, ASCII.isDigit(b[k + 1]) { k += 1 }
-            else { break }
+        let matched: Bool = withUnsafeMutableBytes(of: &d) { raw in
+            let digits = raw.bindMemory(to: Int.self)
+            while k < n {
+                if ASCII.isDigit(b[k]) {
+                    if count == 11 { count += 1; break }   // a longer run: not an identity number
+                    digits[count] = Int(b[k]) - 48; count += 1; k += 1
+                } else if count == 6, b[k] == ASCII.space || b[k] == ASCII.dash, k + 1 < n, ASCII.isDigit(b[k + 1]) {
+                    k += 1
+                } else { break }
+            }
+            return count == 11 && identityNumberPlausible(UnsafeBufferPointer(digits))
         }
-        if digits.count == 11 && fodselsnummerCheckDigitsValid(digits) { return true }
+        if matched { return true }
+        // Skip the rest of this digit run.
+        while k < n, ASCII.isDigit(b[k]) { k += 1 }
         i = max(k, i + 1)
     }
     return false
 }
 
-func fodselsnummerCheckDigitsValid(_ d: [Int]) -> Bool {
+/// Eleven digits: a plausible (D-/H-/synthetic) birth date and valid check digits.
+func identityNumberPlausible(_ d: UnsafeBufferPointer<Int>) -> Bool {
+    var day = d[0] * 10 + d[1], month = d[2] * 10 + d[3]
+    if day > 40 { day -= 40 }
+    if month > 80 { month -= 80 } else if month > 40 { month -= 40 }
+    guard (1...31).contains(day), (1...12).contains(month) else { return false }
+    return fodselsnummerCheckDigitsValid(d)
+}
+
+func fodselsnummerCheckDigitsValid(_ d: UnsafeBufferPointer<Int>) -> Bool {
     func control(_ weights: [Int]) -> Int? {
-        let sum = zip(weights, d).reduce(0) { $0 + $1.0 * $1.1 }
+        var sum = 0
+        for (w, x) in zip(weights, d) { sum += w * x }
         let r = 11 - sum % 11
         return r == 11 ? 0 : (r == 10 ? nil : r)
     }

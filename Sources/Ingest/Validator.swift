@@ -45,6 +45,11 @@ extension FieldSlots {
         for f in [Field.note, .reason] where has(f) && containsCheckedIdentityNumber(value(f)) {
             throw fail(ln, f, .identityNumber, "contains what looks like a national identity number (11 digits with valid check digits); remove it — identity numbers are never stored")
         }
+        // Nor inside an identifier ("EP-01017010170"): ids are printed in every listing and export.
+        for f in [Field.id, .voids, .corrects, .episode, .patient, .institution, .unit, .author]
+        where has(f) && containsCheckedIdentityNumber(value(f)) {
+            throw fail(ln, f, .identityNumber, "contains what looks like a national identity number (11 digits with a valid birth date and check digits); identity numbers are never stored — use the system's own ids or a pseudonym")
+        }
 
         let id = try key(ln, .id)
         if voids {

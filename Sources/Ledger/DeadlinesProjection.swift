@@ -14,9 +14,13 @@ import Pathway
 public struct DeadlinesProjection: EpisodeProjection {
     public let name = "deadlines"
     public let databases = ["timers", "closing"]
-    public let schemaVersion: UInt32 = 2
+    /// Encoding version 2, with the rule book (see ``rulesSchemaVersion(_:encoding:rules:)``).
+    public let schemaVersion: UInt32
     public let rules: RuleBook
-    public init(rules: RuleBook = RuleBook.bundled) { self.rules = rules }
+    public init(rules: RuleBook = RuleBook.bundled) {
+        self.rules = rules
+        schemaVersion = rulesSchemaVersion("deadlines", encoding: 2, rules: rules)
+    }
 
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
         let m = s.derived.milestones

@@ -1,4 +1,5 @@
 import Deadlines
+import EventLog
 import Foundation
 import Pathway
 
@@ -88,6 +89,20 @@ public protocol EpisodeProjection: Sendable {
 
 extension EpisodeProjection {
     public var isAdditive: Bool { false }
+}
+
+/// The schema number of a projection whose records depend on the pathway-time rules: its encoding
+/// version and the rule book together, so a store rebuilds such a projection when it is opened with
+/// other rules (a rule-set file added or changed) instead of serving timers and indicators derived
+/// from the old ones. The first four bytes of SHA-256 over the name, the encoding version and every
+/// rule set's canonical JSON: deterministic, the same on every machine.
+func rulesSchemaVersion(_ name: String, encoding: UInt32, rules: RuleBook) -> UInt32 {
+    var text = "\(name):\(encoding)"
+    for set in rules.sets { text += "\n" + set.json() }
+    let digest = text.utf8CString.withUnsafeBytes { b in
+        EventLog.contentDigest(UnsafeRawBufferPointer(rebasing: b.dropLast()))
+    }
+    return UInt32(digest[0]) << 24 | UInt32(digest[1]) << 16 | UInt32(digest[2]) << 8 | UInt32(digest[3])
 }
 
 /// An additive projection whose contributions are *cells*: a group (two interned names) and a code

@@ -10,10 +10,14 @@ import Quality
 public struct QualityProjection: CellProjection {
     public let name = "quality"
     public let databases = ["counters"]
-    public let schemaVersion: UInt32 = 1
+    /// Encoding version 1, with the rule book (see ``rulesSchemaVersion(_:encoding:rules:)``).
+    public let schemaVersion: UInt32
     public var isAdditive: Bool { true }
     public let rules: RuleBook
-    public init(rules: RuleBook = RuleBook.bundled) { self.rules = rules }
+    public init(rules: RuleBook = RuleBook.bundled) {
+        self.rules = rules
+        schemaVersion = rulesSchemaVersion("quality", encoding: 1, rules: rules)
+    }
 
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
         QualityCounters.contributions(marks: s.marks, symbols: s.symbols, rules: rules) { key, a, b, c in

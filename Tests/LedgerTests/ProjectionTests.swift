@@ -2,6 +2,7 @@ import TestSupport
 import Foundation
 import Testing
 import Audit
+import Deadlines
 import EventLog
 import Ingest
 import LMDB
@@ -142,6 +143,35 @@ import Darwin
                                       l.reg("g-1", "EP-7", "D01A", "2026-02-01")])
             #expect(try ledger.patientLinks(patient: "P-fourth", episode: "EP-6") == (nil, "EP-7"))
             #expect(try ledger.patientLinks(patient: "P-fourth", episode: "EP-7") == ("EP-6", nil))
+        }
+    }
+
+    /// A rule-set file added (or changed) reaches the stored timers and indicators: the projections
+    /// that depend on the rules carry the rule book in their schema number, so a store opened with
+    /// other rules rebuilds them instead of serving timers derived from the old ones.
+    @Test func aStoreOpenedWithOtherRulesRebuildsItsTimers() throws {
+        let l = Lines()
+        try withTemporaryDirectory { dir in
+            let clock = LedgerClock(fixed: Instant(rfc3339: fixedNow)!)
+            do {
+                let ledger = try Ledger(path: dir, clock: clock)
+                try ledger.append(lines: [l.reg("r-1", "EP-1", "D01A", "2026-01-05"), l.reg("r-2", "EP-1", "D01M", "2026-01-06")])
+                let basic = try ledger.storedTimers("EP-1").first { $0.kind == .basicAssessment }
+                #expect(basic?.rulesVersion == "tsb-2022")
+                #expect(basic?.allowedDays == 21)
+            }
+            let json = #"{"version":"tsb-2026","effectiveFrom":"2026-01-01","timers":{"basic-assessment":{"outpatient":14,"inpatient":5}}}"#
+            let newer = try RuleBook(RuleBook.bundled.sets + [RuleSet(json: Array(json.utf8), file: "tsb-2026.json")])
+            let projections: [EpisodeProjection] = [EpisodeStateProjection(), DeadlinesProjection(rules: newer), QualityProjection(rules: newer)]
+            #expect(DeadlinesProjection(rules: newer).schemaVersion != DeadlinesProjection().schemaVersion)
+            #expect(QualityProjection(rules: newer).schemaVersion != QualityProjection().schemaVersion)
+            #expect(DeadlinesProjection().schemaVersion == DeadlinesProjection(rules: RuleBook.bundled).schemaVersion)
+            let reopened = try Ledger(path: dir, clock: clock, projections: projections)
+            let basic = try reopened.storedTimers("EP-1").first { $0.kind == .basicAssessment }
+            #expect(basic?.rulesVersion == "tsb-2026")
+            #expect(basic?.allowedDays == 14)
+            let report = try Verifier(ledger: reopened).verify()
+            #expect(report.ok, "\(report.problems)")
         }
     }
 

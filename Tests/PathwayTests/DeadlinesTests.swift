@@ -160,7 +160,7 @@ struct DeadlinesTests {
         let inFirstYear = try #require(deadlineTimer(.nextEvaluation, base + "E 2025-01-30 in", start: "2025-01-30"))
         #expect(inFirstYear.allowedDays == 42)
         // The 2019 rules have no second-year relaxation.
-        let old = "A 2021-01-05; M 2021-01-06; CT 2021-02-01; E 2022-03-01"
+        let old = "A 2020-01-05; M 2020-01-06; CT 2020-02-01; E 2021-03-01"
         #expect(deadlineTimer(.nextEvaluation, old)?.allowedDays == 56)
         #expect(deadlineTimer(.nextEvaluation, old)?.rulesVersion == "tsb-2019")
     }
@@ -178,17 +178,21 @@ struct DeadlinesTests {
         #expect(book.sets.map(\.version) == ["tsb-2019", "tsb-2022"])
         #expect(book.version(forStart: ymd("2018-06-01")).version == "tsb-2019")
         #expect(book.version(forStart: ymd("2019-01-01")).version == "tsb-2019")
-        #expect(book.version(forStart: ymd("2021-12-31")).version == "tsb-2019")
+        // The seed's change log dates the newer table: 29 September 2020.
+        #expect(book.version(forStart: ymd("2020-09-28")).version == "tsb-2019")
+        #expect(book.version(forStart: ymd("2020-09-29")).version == "tsb-2022")
         #expect(book.version(forStart: ymd("2022-01-01")).version == "tsb-2022")
         #expect(book.version(forStart: ymd("2030-01-01")).version == "tsb-2022")
-        // The episode's start decides, not the timer's: a 2021 episode keeps 2019's 7 days in 2022.
-        let old = try #require(deadlineTimer(.firstEvaluation, "A 2021-12-31; M 2022-01-03; CT 2022-01-20"))
+        // The episode's start decides, not the timer's: an episode started the day before keeps
+        // 2019's 7 days after the change.
+        let old = try #require(deadlineTimer(.firstEvaluation, "A 2020-09-28; M 2020-10-01; CT 2020-10-20"))
         #expect(old.allowedDays == 7)
         #expect(old.rulesVersion == "tsb-2019")
-        let new = try #require(deadlineTimer(.firstEvaluation, "A 2022-01-01; M 2022-01-03; CT 2022-01-20"))
+        let new = try #require(deadlineTimer(.firstEvaluation, "A 2020-09-29; M 2020-10-01; CT 2020-10-20"))
         #expect(new.allowedDays == 14)
-        #expect(deadlineTimer(.extendedAssessment, "A 2021-12-31; M 2022-01-03; CU 2022-01-20") == nil)
-        #expect(deadlineTimer(.emergencyStart, "A 2021-12-31 e=2021-12-20") == nil)
+        #expect(deadlineTimer(.extendedAssessment, "A 2020-09-28; M 2020-10-01; CU 2020-10-20") == nil)
+        #expect(deadlineTimer(.extendedAssessment, "A 2020-09-29; M 2020-10-01; CU 2020-10-20")?.allowedDays ?? 0 >= 42)
+        #expect(deadlineTimer(.emergencyStart, "A 2020-09-28 e=2020-09-20") == nil)
         #expect(deadlineTimer(.emergencyStart, "A 2022-01-10 e=2021-12-30")?.status == .met)
     }
 
@@ -209,7 +213,7 @@ struct DeadlinesTests {
             #expect(try RuleSet(json: Array(set.json().utf8), file: set.version) == set)
         }
         let tsb2022 = try #require(RuleBook.bundled.set(named: "tsb-2022"))
-        #expect(tsb2022.effectiveFrom == ymd("2022-01-01"))
+        #expect(tsb2022.effectiveFrom == ymd("2020-09-29"))
         #expect(tsb2022.days(.extendedAssessment, .inpatient) == nil)
         #expect(tsb2022.rule(.nextEvaluation)?.fromSecondYear?.afterDays == 365)
         #expect(tsb2022.rule(.detoxToFirstAttendance)?.patientPostponable == false)

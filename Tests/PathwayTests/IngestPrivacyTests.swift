@@ -29,6 +29,28 @@ struct IngestPrivacyTests {
         #expect(ingestReader().parse(void).errors.first?.field == "reason")
     }
 
+    /// An identity number inside an identifier is refused too (ids are printed in every listing):
+    /// split or not, as a D-number (day + 40) too, in every identifier field.
+    @Test(arguments: ["id", "episode", "patient", "institution", "unit", "author"])
+    func anIdentityNumberInsideAnIdentifierIsRefused(field: String) {
+        for value in ["EP-\(Self.checked)", "P-150590-10023", "x\(Self.checked)y", "ID-55059000054"] {
+            let r = ingestReader().parse(ingestLine([(field, value)]))
+            #expect(r.events.isEmpty, "\(field) \(value)")
+            #expect(r.errors.first?.field == field, "\(field) \(value)")
+            #expect(r.errors.first?.kind == .identityNumber, "\(field) \(value)")
+            #expect(!(r.errors.first?.description.contains("10023") ?? true), "not echoed: \(field) \(value)")
+        }
+    }
+
+    /// Long digit runs, runs without a plausible birth date and runs failing the check digits are
+    /// ordinary ids.
+    @Test func otherDigitRunsInIdentifiersAreAllowed() {
+        for value in ["EP-150590100231", "EP-12345678901", "EP-99999999999", "r-0000123", "EP-2026-000123"] {
+            let r = ingestReader().parse(ingestLine([("episode", value)]))
+            #expect(r.errors.isEmpty, "\(value): \(r.errors)")
+        }
+    }
+
     @Test func elevenDigitsWithoutValidCheckDigitsAreAllowedInFreeText() {
         // An order number or a phone number with a country code is not an identity number.
         let r = ingestReader().parse(ingestLine([("note", "ordre 12345678901")]))
