@@ -73,4 +73,12 @@ extension Deadlines.Transition {
         out.append("}")
         return out
     }
+
+    /// The CSV header of ``csvRow(episode:institution:unit:)``: `date`, `transition`, then the timer row's.
+    public static let csvHeader = "date,transition," + Deadlines.Timer.csvHeader
+
+    /// One CSV line (no line break) matching ``csvHeader``.
+    public func csvRow(episode: String, institution: String, unit: String) -> String {
+        date.description + "," + kind.name + "," + timer.csvRow(episode: episode, institution: institution, unit: unit)
+    }
 }

@@ -13,6 +13,15 @@ extension Deadlines {
                 case .metLate: "met-late"
                 }
             }
+            /// The status the timer has from the transition's date on.
+            public var status: Timer.Status {
+                switch self {
+                case .becameDueSoon: .dueSoon
+                case .becameOverdue: .overdue
+                case .met: .met
+                case .metLate: .metLate
+                }
+            }
             public static func < (a: Kind, b: Kind) -> Bool { a.rawValue < b.rawValue }
         }
         public var kind: Kind

@@ -96,12 +96,23 @@ extension Ledger {
     /// The quality counters as they stood at `knownAt`: a fold of only the events recorded by then
     /// (their recordedAt, else their append instant), computed on demand.
     public func qualityCounters(knownAt: Instant, rules: RuleBook = RuleBook.bundled) throws -> [QualityTable.Counter] {
+        try qualityCounters(of: foldKnownAt(knownAt), rules: rules)
+    }
+
+    /// A fold of only the events known at `knownAt`: recorded at or before it (their recordedAt,
+    /// else their append instant) — the filter `Ledger.view(of:events:knownAt:…)` applies to one episode.
+    func foldKnownAt(_ knownAt: Instant) throws -> ProjectionEngine.Fold {
         var fold = ProjectionEngine.Fold()
         try engine.fold(into: &fold) { recordedAt, appendedAt in
             let r = recordedAt.isEmpty ? appendedAt : recordedAt
             guard let i = Instant(utf8: r) else { return true }
             return i <= knownAt
         }
+        return fold
+    }
+
+    /// The quality counters of a fold's episodes.
+    func qualityCounters(of fold: ProjectionEngine.Fold, rules: RuleBook) throws -> [QualityTable.Counter] {
         // The rebuild's path — cells summed on every core, keys made once — when the rules are the
         // maintained projection's (they are, unless a caller asks for another rule book).
         if let q = engine.projection(named: "quality"), let projection = engine.projections[q] as? QualityProjection,
@@ -122,28 +133,78 @@ extension Ledger {
         return sums.filter { !$0.value.isZero }.sorted { $0.key.lexicographicallyPrecedes($1.key) }.map { ($0.key, $0.value.a, $0.value.b, $0.value.c) }
     }
 
-    /// The episodes behind one indicator cell: those counted in its denominator, and in its numerator.
+    /// The (institution, unit) pairs the maintained quality counters name, sorted: every place an
+    /// episode that opened belongs to, i.e. the groups an indicator cell can be about.
+    public func qualityUnits() throws -> [(institution: String, unit: String)] {
+        try QualityTable.units { visit in try forEachQualityCounter(visit) }
+    }
+
+    /// The episodes behind one indicator cell: those counted in its denominator, and in its
+    /// numerator (episode ids in byte order), and — when `minCell` is over 0, to tell whether the
+    /// cell is suppressed — the table's rows for it (see ``QualityExplanation/rows``). With
+    /// `knownAt`, all as they stood at that instant: each episode's history and the counters folded
+    /// from only the events recorded by then (their recordedAt, else their append instant), as
+    /// ``qualityCounters(knownAt:)`` does.
     public func explainQuality(indicator: String, period: String, group: String, variant: String,
-                               by: Grouping? = nil, institution: String? = nil,
-                               rules: RuleBook = RuleBook.bundled) throws -> (denominator: [String], numerator: [String]) {
+                               by: Grouping? = nil, institution: String? = nil, knownAt: Instant? = nil,
+                               minCell: Int = 0, rules: RuleBook = RuleBook.bundled) throws -> QualityExplanation {
         var den: [String] = [], num: [String] = []
-        try environment.read { txn in
-            let db = try engine.activeDatabases(named: "history", in: txn)[0]
-            try txn.withCursor(db) { c in
-                var e = try c.first()
-                while let (k, v) = e {
-                    let symbols = SymbolTable()
-                    guard v.count >= 16, let h = HistoryCodec.decode(UnsafeRawBufferPointer(rebasing: v[16...]), symbols: symbols) else {
-                        throw LedgerError.damagedProjection("history", episode: String(decoding: k, as: UTF8.self))
+        func explain(_ marks: [Mark], _ symbols: SymbolTable, _ episode: () -> String) {
+            let r = QualityTable.explain(marks: marks, symbols: symbols, rules: rules, indicator: indicator,
+                                         period: period, group: group, variant: variant, by: by, institution: institution)
+            guard r.inDenominator || r.inNumerator else { return }
+            let e = episode()
+            if r.inDenominator { den.append(e) }
+            if r.inNumerator { num.append(e) }
+        }
+        let query = QualityQuery(period: period, by: by, indicator: indicator, minCell: minCell)
+        var rows: [IndicatorRow] = []
+        if let k = knownAt {
+            let fold = try foldKnownAt(k)
+            for i in fold.episodeOrder() {
+                explain(fold.history(i).marks, fold.symbols) { fold.episodes.name(Int32(i + 1)) }
+            }
+            if minCell > 0 { rows = QualityTable.rows(counters: try qualityCounters(of: fold, rules: rules), query: query) }
+        } else {
+            try environment.read { txn in
+                let db = try engine.activeDatabases(named: "history", in: txn)[0]
+                try txn.withCursor(db) { c in
+                    var e = try c.first()
+                    while let (k, v) = e {
+                        let symbols = SymbolTable()
+                        guard v.count >= 16, let h = HistoryCodec.decode(UnsafeRawBufferPointer(rebasing: v[16...]), symbols: symbols) else {
+                            throw LedgerError.damagedProjection("history", episode: String(decoding: k, as: UTF8.self))
+                        }
+                        explain(h.marks, symbols) { String(decoding: k, as: UTF8.self) }
+                        e = try c.next()
                     }
-                    let r = QualityTable.explain(marks: h.marks, symbols: symbols, rules: rules, indicator: indicator,
-                                                 period: period, group: group, variant: variant, by: by, institution: institution)
-                    if r.inDenominator { den.append(String(decoding: k, as: UTF8.self)) }
-                    if r.inNumerator { num.append(String(decoding: k, as: UTF8.self)) }
-                    e = try c.next()
                 }
             }
+            if minCell > 0 { rows = try qualityRows(query) }
         }
-        return (den, num)
+        let cellRows = rows.filter { r in
+            r.group == group && r.variant == variant && (institution == nil || r.by != .unit || r.institution == institution)
+        }
+        return QualityExplanation(denominator: den, numerator: num, rows: cellRows)
+    }
+}
+
+/// What ``Ledger/explainQuality(indicator:period:group:variant:by:institution:knownAt:minCell:rules:)`` found.
+public struct QualityExplanation: Sendable {
+    /// The episodes counted in the cell's denominator, and in its numerator.
+    public var denominator: [String]
+    public var numerator: [String]
+    /// The indicator table's rows `group` names for this indicator, period and variant (one per
+    /// level it names — an institution, a unit in each institution that has it, or the nation —
+    /// narrowed by `by` and `institution`), as the table shows them with the same `minCell`; empty
+    /// when `minCell` is 0 (nothing is suppressed then, and the counters need not be read).
+    public var rows: [IndicatorRow]
+
+    /// Whether listing the episodes would show what `--min-cell` hides: some row the group names is
+    /// suppressed, or there are fewer episodes than `minCell` (for `evaluation-interval-kept`, whose
+    /// rows count intervals, more than one may belong to an episode).
+    public func suppressed(minCell: Int) -> Bool {
+        guard minCell > 0, !denominator.isEmpty else { return false }
+        return denominator.count < minCell || rows.contains { $0.suppressed }
     }
 }

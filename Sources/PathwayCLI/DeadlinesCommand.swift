@@ -12,18 +12,22 @@ struct DeadlinesCommand: ParsableCommand {
         stopped (ended on or before the due date without being met), missed (ended after it). Evaluated as \
         of a date, a timer sees only registrations dated on or before it. The same log and the same as-of \
         date always give the same output. Timers: detox-to-first-attendance, basic-assessment, \
-        extended-assessment, total-assessment, first-evaluation, next-evaluation, emergency-start.
+        extended-assessment, total-assessment, first-evaluation, next-evaluation, emergency-start. \
+        --transitions lists, for the window after --from up to and including --to, each timer's \
+        became-due-soon, became-overdue, met and met-late on the date it happened (NDJSON, or CSV with \
+        --csv); each timer is read as of that date, so --as-of does not apply. --status then keeps the \
+        transitions into that status: due-soon, overdue, met or met-late.
         """)
     @OptionGroup var store: StoreOptions
     @Option(name: .customLong("as-of"), help: ArgumentHelp("Evaluate as of this date (default: today in Oslo).", valueName: "DATE")) var asOf: String?
-    @Option(help: "Only timers with this status.") var status: String?
+    @Option(help: "Only timers with this status (with --transitions: only transitions into it).") var status: String?
     @Option(help: "Only this institution.") var institution: String?
     @Option(help: "Only this unit.") var unit: String?
     @Option(help: "Only this episode.") var episode: String?
-    @Option(name: .customLong("due-soon-days"), help: "How many days before its due date a timer is due-soon.") var dueSoonDays: Int = Deadlines.defaultDueSoonDays
+    @Option(name: .customLong("due-soon-days"), help: "How many days before its due date a timer is due-soon (0 or more).") var dueSoonDays: Int = Deadlines.defaultDueSoonDays
     @Flag(help: "Print NDJSON rows.") var json = false
     @Flag(help: "Print CSV rows.") var csv = false
-    @Flag(help: "List timer transitions between --from and --to (NDJSON, each exactly once).") var transitions = false
+    @Flag(help: "List timer transitions between --from and --to (NDJSON, or CSV with --csv; each exactly once).") var transitions = false
     @Option(help: ArgumentHelp("Transitions after this date…", valueName: "DATE")) var from: String?
     @Option(help: ArgumentHelp("…up to and including this date.", valueName: "DATE")) var to: String?
 
@@ -33,6 +37,18 @@ struct DeadlinesCommand: ParsableCommand {
             if let s = status {
                 guard let st = Deadlines.Timer.Status(name: s) else { throw CLIError.usage("--status must be one of \(Deadlines.Timer.Status.allCases.map(\.name).joined(separator: ", "))") }
                 wanted = st
+            }
+            if json && csv { throw CLIError.usage("--json and --csv exclude each other: give one") }
+            guard dueSoonDays >= 0 else { throw CLIError.usage("--due-soon-days must be 0 or more (days before the due date)") }
+            if transitions {
+                if asOf != nil {
+                    throw CLIError.usage("--as-of does not apply to --transitions: each transition is read as of its own date; give the window with --from and --to")
+                }
+                if let w = wanted, !Deadlines.Transition.Kind.allCases.contains(where: { $0.status == w }) {
+                    throw CLIError.usage("no transition leads to status \(w.name): with --transitions, --status must be one of \(Deadlines.Transition.Kind.allCases.map(\.status.name).joined(separator: ", "))")
+                }
+            } else if from != nil || to != nil {
+                throw CLIError.usage("--from and --to only apply with --transitions")
             }
             let ledger = try store.open()
             let out = Output()
@@ -50,10 +66,17 @@ struct DeadlinesCommand: ParsableCommand {
                 var lines: [(CivilDate, String, Deadlines.Transition, String, String)] = []
                 try ledger.storedTimers { ep, inst, u, timers in
                     guard keep(ep, inst, u) else { return }
-                    for tr in Deadlines.transitions(timers, from: f, to: t, dueSoonDays: dueSoonDays) { lines.append((tr.date, ep, tr, inst, u)) }
+                    for tr in Deadlines.transitions(timers, from: f, to: t, dueSoonDays: dueSoonDays) where wanted == nil || tr.kind.status == wanted {
+                        lines.append((tr.date, ep, tr, inst, u))
+                    }
                 }
                 lines.sort { ($0.0, $0.1, $0.2.timer.id, $0.2.kind) < ($1.0, $1.1, $1.2.timer.id, $1.2.kind) }
-                for l in lines { out.line(l.2.jsonLine(episode: l.1, institution: l.3, unit: l.4)) }
+                if csv {
+                    out.line(Deadlines.Transition.csvHeader)
+                    for l in lines { out.line(l.2.csvRow(episode: l.1, institution: l.3, unit: l.4)) }
+                } else {
+                    for l in lines { out.line(l.2.jsonLine(episode: l.1, institution: l.3, unit: l.4)) }
+                }
                 return
             }
             let day: CivilDate

@@ -3,6 +3,9 @@ import Foundation
 import Ledger
 import Pathway
 import Quality
+#if canImport(Glibc)
+import Glibc
+#endif
 
 struct ReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,17 +21,41 @@ struct ReportCommand: ParsableCommand {
     func run() throws {
         try PathwayCLI.run {
             guard QualityPeriod(period) != nil else { throw CLIError.usage("--period must be a month 2026-03, a tertial 2026-T1 or a year 2026") }
+            guard minCell >= 0 else { throw CLIError.usage("--min-cell must be 0 or more") }
+            let knownAtInstant = try parseKnownAt(knownAt)
             let ledger = try store.open()
-            let counters = try ledger.qualityCounters(knownAt: try parseKnownAt(knownAt))
+            let counters = try ledger.qualityCounters(knownAt: knownAtInstant)
             let rows = QualityTable.rows(counters: counters, query: QualityQuery(period: period, minCell: minCell))
             let dist = QualityTable.distributions(counters: counters, query: QualityQuery(period: period, minCell: minCell))
             let trend = QualityTable.trend(counters: counters, period: period, minCell: minCell)
             let head = try ledger.head()
             let html = QualityReport.html(rows: rows, distributions: dist, trend: trend, period: period,
                                           generatedFrom: "PathwayLedger store \(ledger.environment.path), log head \(head.anchor)" + (knownAt.map { ", as known at \($0)" } ?? ""))
-            guard FileManager.default.createFile(atPath: out, contents: Data(html.utf8)) else { throw CLIError.usage("cannot write \(out)") }
+            try writeFile(out, html)
             print("wrote \(out): \(rows.count) indicator rows, \(dist.count) distribution rows for \(period)")
         }
+    }
+}
+
+/// Writes `text` to `path` (created or truncated). A failure is a store error (exit 3) naming the
+/// path and the system's reason; a file left half-written is removed.
+func writeFile(_ path: String, _ text: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw CLIError.store("cannot write \(path): \(String(cString: strerror(errno)))") }
+    var failure: Int32 = 0
+    var t = text
+    t.withUTF8 { b in
+        var off = 0
+        while off < b.count {
+            let n = write(fd, b.baseAddress! + off, b.count - off)
+            if n < 0 { if errno == EINTR { continue }; failure = errno; return }
+            off += n
+        }
+    }
+    if close(fd) != 0 && failure == 0 { failure = errno }
+    if failure != 0 {
+        unlink(path)
+        throw CLIError.store("cannot write \(path): \(String(cString: strerror(failure)))")
     }
 }
 

@@ -404,6 +404,20 @@ public enum QualityTable {
 
     // MARK: - Drill-down
 
+    /// The (institution, unit) pairs the counters name (keys of every family), sorted by
+    /// institution, then unit: the places cells can be about.
+    public static func units(counters: (CounterVisitor) throws -> Void) rethrows -> [(institution: String, unit: String)] {
+        var cat = Catalog()
+        try counters { raw, _, _, _ in
+            let k = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
+            guard k.count > 0 else { return }
+            _ = cat.unit(of: k)
+        }
+        return cat.units.map { (institution: $0.inst, unit: $0.unit) }
+            .sorted { ($0.institution.utf8.lexicographicallyPrecedes($1.institution.utf8))
+                || ($0.institution == $1.institution && $0.unit.utf8.lexicographicallyPrecedes($1.unit.utf8)) }
+    }
+
     /// For `--explain INDICATOR --period P --group G`: whether this episode counts in the numerator
     /// and the denominator of that cell. `group` is `national`, an institution id or a unit id; with
     /// `by`, only that level is matched (an id naming both an institution and a unit otherwise
