@@ -47,7 +47,7 @@ let package = Package(
             dependencies: ["LMDB", "EventLog", "Pathway", "Deadlines", "Quality", "Ingest"],
             swiftSettings: strict
         ),
-        .target(name: "Audit", dependencies: ["Ledger", "EventLog", "Pathway", "Deadlines"], swiftSettings: strict),
+        .target(name: "Audit", dependencies: ["Ledger", "EventLog", "Pathway", "Deadlines", "Ingest"], swiftSettings: strict),
         .target(name: "Synthetic", dependencies: ["Pathway"], swiftSettings: strict),
         .executableTarget(
             name: "PathwayCLI",

@@ -1,5 +1,6 @@
 import EventLog
 import Foundation
+import Ingest
 import LMDB
 import Ledger
 import Pathway
@@ -53,7 +54,7 @@ public struct Verifier {
             // full batch of links is hashed on every core *while the walk goes on* with the next
             // one. The queued pointers point into the read transaction's memory map, valid until it
             // ends. All the walk's state is one struct, so the per-event closure makes one access.
-            var walk = Walk(batch: Verifier.batch, folding: projections)
+            var walk = Walk(batch: Verifier.batch, folding: projections, events: try log.eventCount(in: txn))
             // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
             try withUnsafeMutablePointer(to: &walk) { w in
                 let environment = ledger.environment
@@ -95,10 +96,11 @@ public struct Verifier {
             else if indexed != report.events {
                 report.problems.append(Problem(position: 0, what: "the stream index lists \(indexed) events but the log holds \(report.events)"))
             }
-            let ids = try log.idCount(in: txn)
-            if ids != report.events {
-                report.problems.append(Problem(position: 0, what: "the id index has \(ids) entries but the log holds \(report.events) events"))
-            }
+            // The id index must map exactly each event's id to its position.
+            var idDigests = walk.takeIDDigests()
+            report.problems += try Verifier.checkIDIndex(log, in: txn, digests: &idDigests, digest: walk.idDigest,
+                                                         environment: ledger.environment)
+            idDigests = []
 
             if let a = anchor {
                 report.anchorChecked = a.description
@@ -127,6 +129,168 @@ public struct Verifier {
             }
         }
         return report
+    }
+
+    /// At most this many id index problems are described one by one; the rest are counted.
+    static let idProblemsShown = 10
+
+    /// Checks every entry of the id index against the ids the walk saw: its value is an 8-byte
+    /// position within 1…head whose event's id has the entry's digest, and no position is claimed
+    /// twice or left without an entry. `digests` (position − 1 → id digest) is used up: each slot
+    /// is set to 0 once an entry accounts for it. Together this proves the index is exactly the
+    /// set of (id → position) pairs of the log — a per-entry check the entry count alone is not.
+    /// Only when something is wrong are events read again, to name the ids involved.
+    static func checkIDIndex<T: Transaction & ~Copyable>(_ log: EventLog, in txn: borrowing T, digests: inout [UInt64],
+                             digest: IDDigest, environment: Environment) throws -> [Problem] {
+        let head = UInt64(digests.count)
+        var check = IDIndexCheck(head: head, digest: digest)
+        defer { check.deallocate() }
+        try digests.withUnsafeMutableBufferPointer { d in
+            check.digests = d
+            // Through a pointer, as the walk: a captured `var` would cost an exclusivity check per entry.
+            try withUnsafeMutablePointer(to: &check) { c in
+                try log.scanIDs(in: txn) { key, value in
+                    if c.pointee.step(key: key, value: value) { environment.releaseMappedPages() }
+                }
+                c.pointee.settle()
+            }
+        }
+        let (bad, badCount, entries) = (check.bad, check.badCount, check.entries)
+        environment.releaseMappedPages()
+        var problems: [Problem] = []
+        for (key, value) in bad {
+            let name = key.withUnsafeBytes { shown($0) }
+            // Where the id really is, if any event has it (that position is then accounted for).
+            let d = key.withUnsafeBytes { digest($0) }
+            let actual = digests.firstIndex(of: d).map { UInt64($0 + 1) }
+            if let q = actual { digests[Int(q - 1)] = 0 }
+            let whereItIs = actual.map { "\(name) is at position \($0)" } ?? "no event has the id \(name)"
+            let p = value.count == 8 ? value.withUnsafeBytes { BigEndian.uint64($0) } : 0
+            if value.count != 8 {
+                problems.append(Problem(position: actual ?? 0, what: "the id index holds \(value.count) bytes for \(name), not a log position (\(whereItIs)): the id index was altered"))
+            } else if p < 1 || p > head {
+                problems.append(Problem(position: actual ?? 0, what: "the id index points \(name) at position \(p), but the log's positions are 1…\(head) (\(whereItIs)): the id index was altered"))
+            } else {
+                let here = try log.withEvent(at: p, in: txn) { shown($0.id) } ?? "?"
+                problems.append(Problem(position: p, what: "the id index points \(name) here, but the event here has the id \(here) and \(whereItIs): the id index was altered"))
+            }
+        }
+        var missing = 0
+        for (i, d) in digests.enumerated() where d != 0 {
+            missing += 1
+            guard problems.count < idProblemsShown else { continue }
+            let p = UInt64(i + 1)
+            let name = try log.withEvent(at: p, in: txn) { shown($0.id) } ?? "?"
+            problems.append(Problem(position: p, what: "the id index has no entry for this event's id \(name): the id index was altered"))
+        }
+        if badCount + missing > problems.count {
+            problems.append(Problem(position: 0, what: "in all, \(badCount) entries of the id index do not match the log and \(missing) events are not indexed under their ids (\(entries) entries for \(head) events); the first are described above"))
+        }
+        return problems
+    }
+
+    /// The pass over the id index. Its entries come in id order, so their positions jump about
+    /// the digest table: they are compared a batch at a time, letting the table's cache misses
+    /// overlap instead of each waiting behind a cursor step. (Keys point into the read
+    /// transaction's map and stay valid until it ends.)
+    struct IDIndexCheck {
+        static let batch = 64
+        let head: UInt64
+        let digest: IDDigest
+        var digests = UnsafeMutableBufferPointer<UInt64>(start: nil, count: 0)
+        private let slot = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+        private let want = UnsafeMutablePointer<UInt64>.allocate(capacity: batch)
+        private let keys = UnsafeMutablePointer<UnsafeRawBufferPointer>.allocate(capacity: batch)
+        private var pending = 0
+        private(set) var entries = 0
+        /// Entries that do not match (the first few kept to be described), in id order.
+        private(set) var badCount = 0
+        private(set) var bad: [(key: [UInt8], value: [UInt8])] = []
+
+        init(head: UInt64, digest: IDDigest) { self.head = head; self.digest = digest }
+
+        func deallocate() { slot.deallocate(); want.deallocate(); keys.deallocate() }
+
+        /// One entry; true when the scanned pages should be handed back.
+        @inline(__always) mutating func step(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) -> Bool {
+            entries += 1
+            if value.count == 8, case let p = value.loadUnaligned(as: UInt64.self).bigEndian, p >= 1 && p <= head {
+                slot[pending] = Int(p - 1); want[pending] = digest(key); keys[pending] = key
+                pending += 1
+                if pending == IDIndexCheck.batch { settle() }
+            } else {
+                settle()
+                note(key, Array(value))
+            }
+            guard entries % 1_000_000 == 0 else { return false }
+            settle()
+            return true
+        }
+
+        /// Compares the batch: a slot that matches is set to 0, so no position counts twice.
+        mutating func settle() {
+            for j in 0..<pending {
+                if digests[slot[j]] == want[j] { digests[slot[j]] = 0 }
+                else { note(keys[j], BigEndian.bytes(UInt64(slot[j] + 1))) }
+            }
+            pending = 0
+        }
+
+        private mutating func note(_ key: UnsafeRawBufferPointer, _ value: [UInt8]) {
+            badCount += 1
+            if bad.count < Verifier.idProblemsShown { bad.append((Array(key), value)) }
+        }
+    }
+
+    /// An id as a message shows it: quoted, unless it could be an identity number or is not text.
+    static func shown(_ id: UnsafeRawBufferPointer) -> String {
+        if IdentityNumber.occurs(in: id) { return "(an id shaped like an identity number, not shown)" }
+        let s = String(decoding: id, as: UTF8.self)
+        if s.utf8.elementsEqual(id), !s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return "'\(s)'" }
+        return "0x" + Hex.encode(id)
+    }
+
+    /// A digest of a client id under a key drawn afresh for each verification: the polynomial
+    /// whose coefficients are the id's length and its bytes, 7 to a coefficient, evaluated at the
+    /// key modulo the prime 2⁶¹ − 1. Two different ids (at most 511 bytes: 74 coefficients) share a
+    /// digest with probability below 2⁻⁵⁴ whichever they are, so a forged index entry cannot be
+    /// given an id that passes for another — with an unkeyed hash such as `SymbolTable.hash`, whose
+    /// steps can be inverted, one could be computed. Never 0: the index check marks slots with 0.
+    struct IDDigest: Sendable {
+        static let prime: UInt64 = (1 << 61) - 1
+        let key: UInt64
+        init() { key = UInt64.random(in: 0..<IDDigest.prime) }
+        init(key: UInt64) { self.key = key % IDDigest.prime }
+
+        /// a · b mod 2⁶¹ − 1, for a, b < 2⁶¹.
+        @inline(__always) static func multiply(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let (hi, lo) = a.multipliedFullWidth(by: b)
+            // 2⁶¹ ≡ 1: fold the bits above 61 onto the low ones (the product is below 2¹²²).
+            var r = (lo & prime) &+ ((lo >> 61) | (hi << 3))
+            r = (r & prime) &+ (r >> 61)
+            return r >= prime ? r &- prime : r
+        }
+
+        @inline(__always) func callAsFunction(_ b: UnsafeRawBufferPointer) -> UInt64 {
+            let p = IDDigest.prime
+            let n = b.count
+            var h = UInt64(n) + 1
+            guard let base = b.baseAddress, n > 0 else { return h + 1 }
+            var i = 0
+            while i + 8 <= n {
+                let c = base.loadUnaligned(fromByteOffset: i, as: UInt64.self).littleEndian & 0x00ff_ffff_ffff_ffff
+                h = IDDigest.multiply(h, key) &+ c
+                if h >= p { h &-= p }
+                i += 7
+            }
+            if i < n {
+                var c: UInt64 = 0, shift: UInt64 = 0
+                while i < n { c |= UInt64(base.load(fromByteOffset: i, as: UInt8.self)) << shift; shift += 8; i += 1 }
+                h = IDDigest.multiply(h, key) &+ c
+                if h >= p { h &-= p }
+            }
+            return h + 1
+        }
     }
 
     /// One link to check: SHA-256(previous ‖ SHA-256(canonical)) must equal hash. The buffers
@@ -174,6 +338,9 @@ public struct Verifier {
         var chainBroken = false
         var streamOf: [UInt64] = [0]                  // position → stream digest
         var versionOf: [UInt64] = [0]                 // position → version
+        /// Position − 1 → digest of the event's id (8 bytes an event), for the id index check.
+        private var idOf: [UInt64] = []
+        let idDigest = IDDigest()
         var streams: Int { versions.count }
         private var versions = IntegerMap(capacity: 1 << 15)   // stream digest → last version seen
         private var expected: UInt64 = 1
@@ -188,8 +355,9 @@ public struct Verifier {
         /// Why the fold stopped: an event whose registration cannot be read.
         var foldProblem: Problem?
 
-        init(batch: Int, folding: Bool) {
+        init(batch: Int, folding: Bool, events: Int) {
             self.batch = batch
+            idOf.reserveCapacity(events)
             fold = folding ? ProjectionEngine.Fold() : nil
             zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
             zero.initializeMemory(as: UInt8.self, repeating: 0)
@@ -217,7 +385,7 @@ public struct Verifier {
             let sd = Verifier.digest(e.stream)
             let version = versions.increment(sd)
             if e.version != version { return fail(key, "stream '\(e.streamString)' has version \(e.version) here, expected \(version)") }
-            streamOf.append(sd); versionOf.append(version)
+            streamOf.append(sd); versionOf.append(version); idOf.append(idDigest(e.id))
             if fold != nil {
                 do { try fold!.absorb(e) } catch {
                     foldProblem = Problem(position: key, what: "the registration stored here cannot be read: \(error)")
@@ -250,6 +418,13 @@ public struct Verifier {
             problems.insert(Problem(position: bad, what: message), at: problems.firstIndex { $0.position > bad } ?? problems.count)
             events = min(events, Int(bad) - 1)
             chainBroken = true
+        }
+
+        /// The id digests, handed over (the walk keeps none).
+        mutating func takeIDDigests() -> [UInt64] {
+            var out: [UInt64] = []
+            swap(&out, &idOf)
+            return out
         }
 
         mutating func finish() {

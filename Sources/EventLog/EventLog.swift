@@ -264,8 +264,24 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Walks the id index in key order: each client id with the value stored for it (an 8-byte
+    /// big-endian position when intact; the raw bytes, so a verifier can report a damaged one).
+    public func scanIDs<T: Transaction & ~Copyable>(in txn: borrowing T,
+                                                    _ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
+        try txn.withCursor(ids) { c in
+            var entry = try c.first()
+            while let (k, v) = entry {
+                try body(k, v)
+                entry = try c.next()
+            }
+        }
+    }
+
     /// Number of entries in the id index (one per appended event), without walking anything.
     public func idCount<T: Transaction & ~Copyable>(in txn: borrowing T) throws -> Int { try txn.count(ids) }
+
+    /// Number of records in the log database, without walking anything.
+    public func eventCount<T: Transaction & ~Copyable>(in txn: borrowing T) throws -> Int { try txn.count(log) }
 
     /// Number of events, streams and ids.
     public func counts<T: Transaction & ~Copyable>(in txn: borrowing T) throws -> (events: Int, streams: Int, ids: Int) {

@@ -81,6 +81,9 @@ public enum IdentityNumber {
         return t.withUTF8 { looksLikeIdentityNumber(UnsafeRawBufferPointer($0)) }
     }
     public static func isShaped(_ bytes: UnsafeRawBufferPointer) -> Bool { looksLikeIdentityNumber(bytes) }
+    /// Whether an identity-number-shaped run (six digits, an optional space or dash, five digits)
+    /// occurs anywhere in the value: such a value is never quoted in a message.
+    public static func occurs(in bytes: UnsafeRawBufferPointer) -> Bool { containsIdentityNumber(bytes) }
 }
 
 func looksLikeIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {

@@ -381,6 +381,73 @@ func flipBytes(of text: String, inStore dir: String) throws -> Int {
         }
     }
 
+    /// Rewrites a closed store's id index with the bare LMDB layer, as `mdb_load` would.
+    func tamperIDs(_ dir: String, _ change: (inout WriteTransaction, Database) throws -> Void) throws {
+        let env = try Environment(path: dir)
+        let ids = try env.database("ids")
+        try env.write { txn in try change(&txn, ids) }
+    }
+
+    @Test func anIDIndexEntryPointedAtAnotherEventIsFound() throws {
+        try withTemporaryDirectory { dir in
+            try buildAuditStore(dir)
+            let copy = try copyStore(dir)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            // 'a-2' is at position 3; point it at 'b-2''s position 4. The entry count is unchanged.
+            try tamperIDs(copy) { txn, ids in try txn.put(ids, Array("a-2".utf8), BigEndian.bytes(4)) }
+            let ledger = try openLedger(copy)
+            #expect(try ledger.environment.read { try ledger.log.idCount(in: $0) } == 12)
+            for projections in [true, false] {   // `verify` and `verify --log-only`
+                let r = try Verifier(ledger: ledger).verify(projections: projections)
+                #expect(!r.ok)
+                #expect(r.problems.count == 1, "\(r.problems)")
+                #expect(r.problems.first?.position == 4, "\(r.problems)")
+                let what = r.problems.first?.what ?? ""
+                #expect(what.contains("the id index points 'a-2' here") && what.contains("'b-2'") && what.contains("'a-2' is at position 3"), "\(what)")
+                #expect(r.projectionsChecked.isEmpty, "projections are compared only once the log and indexes hold")
+            }
+            // The original is untouched.
+            #expect(try Verifier(ledger: try openLedger(dir)).verify().ok)
+        }
+    }
+
+    @Test func anIDIndexEntryReplacedByABogusOneIsFound() throws {
+        try withTemporaryDirectory { dir in
+            try buildAuditStore(dir)
+            let copy = try copyStore(dir)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            // 'a-3' (position 5) removed and an id no event has pointed at its position instead.
+            try tamperIDs(copy) { txn, ids in
+                let deleted = try txn.delete(ids, Array("a-3".utf8))
+                #expect(deleted)
+                try txn.put(ids, Array("zz-bogus".utf8), BigEndian.bytes(5))
+            }
+            let ledger = try openLedger(copy)
+            #expect(try ledger.environment.read { try ledger.log.idCount(in: $0) } == 12, "the count alone cannot tell")
+            let r = try Verifier(ledger: ledger).verify(projections: false)
+            #expect(!r.ok)
+            #expect(r.problems.map(\.position) == [5, 5], "\(r.problems)")
+            #expect(r.problems.contains { $0.what.contains("points 'zz-bogus' here") && $0.what.contains("no event has the id 'zz-bogus'") }, "\(r.problems)")
+            #expect(r.problems.contains { $0.what.contains("no entry for this event's id 'a-3'") }, "\(r.problems)")
+        }
+    }
+
+    @Test func anIDIndexEntryOutsideTheLogOrNotAPositionIsFound() throws {
+        try withTemporaryDirectory { dir in
+            try buildAuditStore(dir)
+            let copy = try copyStore(dir)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            try tamperIDs(copy) { txn, ids in
+                try txn.put(ids, Array("b-3".utf8), BigEndian.bytes(99))   // position 6
+                try txn.put(ids, Array("c-1".utf8), [0, 0, 11])             // position 11
+            }
+            let r = try Verifier(ledger: try openLedger(copy)).verify(projections: false)
+            #expect(r.problems.map(\.position) == [6, 11], "\(r.problems)")
+            #expect(r.problems.first?.what.contains("points 'b-3' at position 99, but the log's positions are 1…12") == true, "\(r.problems)")
+            #expect(r.problems.last?.what.contains("holds 3 bytes for 'c-1', not a log position") == true, "\(r.problems)")
+        }
+    }
+
     @Test func aPayloadAlteredWithItsHashRecomputedBreaksTheNextLink() throws {
         try withTemporaryDirectory { dir in
             try buildAuditStore(dir)
