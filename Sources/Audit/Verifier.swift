@@ -322,13 +322,12 @@ public struct Verifier {
         return firsts.values.compactMap { $0 }.min()
     }
 
-    /// A 64-bit digest of a stream name, to follow stream versions without keeping names. Two
-    /// streams with one digest would be reported, never hidden.
-    /// (`UInt64.max` is folded onto its neighbour: it cannot be a key of the version table.)
-    @inline(__always) static func digest(_ b: UnsafeRawBufferPointer) -> UInt64 {
-        let h = SymbolTable.hash(b)
-        return h == .max ? .max - 1 : h
-    }
+    /// A 64-bit digest of a stream name, to follow stream versions without keeping names. Keyed
+    /// afresh for each process (see ``IDDigest``), so a stream key forged into the index cannot be
+    /// made to pass for another stream; two streams with one digest would be reported, never hidden.
+    /// (Digests are at most 2⁶¹, so never `UInt64.max`, which cannot be a key of the version table.)
+    static let streamDigest = IDDigest()
+    @inline(__always) static func digest(_ b: UnsafeRawBufferPointer) -> UInt64 { streamDigest(b) }
 
     /// The ordered part of the log walk: positions, decoding, stream versions; links queued and
     /// hashed a batch at a time in the background.
