@@ -174,8 +174,7 @@ public final class SymbolTable: @unchecked Sendable {
 
     /// A multiply-xorshift hash over 8-byte words: names are 5–20 bytes, so this is two or three
     /// rounds instead of one multiply per byte. Only the bucket order depends on it; the numbering
-    /// follows first appearance, so the hash never shows in any output. (The verifier uses it too,
-    /// to follow stream versions by a digest of the stream name.)
+    /// follows first appearance, so the hash never shows in any output.
     @inline(__always) public static func hash(_ b: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: b.count)
         // An empty name hashes the same whether or not its buffer has an address (a `String`'s
