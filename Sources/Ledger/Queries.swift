@@ -70,6 +70,36 @@ extension Ledger {
                            timers: timers, marks: marks, history: h)
     }
 
+    /// What any projection holds for one episode as known at an instant and/or as valid at a date,
+    /// worked out on demand from the episode's events (no rebuild): the records `projection` makes
+    /// from the episode's corrected history restricted to the events recorded by `knownAt` and the
+    /// registrations dated by `validAt`. For a keyed projection these are the records a store given
+    /// only those events would hold for the episode; for an additive one (quality), the episode's
+    /// contribution to the counters. Nil when the store has no projection of that name.
+    public func projectionRecords(_ projection: String, episode: String, knownAt: Instant? = nil,
+                                  validAt: CivilDate? = nil) throws -> [RecordSink.Record]? {
+        guard let p = engine.projections.first(where: { $0.name == projection }) else { return nil }
+        let v = Ledger.view(of: episode, events: try events(of: episode), knownAt: knownAt)
+        guard v.version > 0 else { return [] }
+        let history = validAt.map { v.history.validAt($0) } ?? v.history
+        let snapshot = EpisodeSnapshot(episode: episode, history: history, symbols: v.symbols,
+                                       version: v.version, lastPosition: v.lastPosition)
+        var sink = RecordSink()
+        p.records(for: snapshot, into: &sink)
+        return sink.records
+    }
+
+    /// The records a keyed projection holds right now under the keys of `records`, read from its
+    /// databases (nil where a key is absent): what ``projectionRecords`` works out afresh.
+    public func storedRecords(_ projection: String, keys records: [RecordSink.Record]) throws -> [RecordSink.Record?] {
+        try environment.read { txn in
+            let dbs = try engine.activeDatabases(named: projection, in: txn)
+            return try records.map { r in
+                try txn.get(dbs[r.database], r.key).map { RecordSink.Record(database: r.database, key: r.key, value: Array($0)) }
+            }
+        }
+    }
+
     /// The stored (maintained) state of one episode, or nil.
     public func storedEpisode(_ episode: String, symbols: SymbolTable = SymbolTable()) throws -> StoredEpisode? {
         try environment.read { txn in

@@ -130,6 +130,14 @@ public struct EpisodeHistory: Sendable, Equatable {
         for s in slots { if let m = s.current { out.append(m) } }
         return out
     }
+
+    /// The history as valid at a date, with everything known now: the slots whose registration in
+    /// force is dated on or before `date` (each keeping its versions and place).
+    public func validAt(_ date: CivilDate) -> EpisodeHistory {
+        var h = EpisodeHistory()
+        h.slots = slots.filter { s in s.current.map { $0.date <= date } ?? false }
+        return h
+    }
 }
 
 /// Interns names (patients, institutions, units, episodes) to small integers for one fold.
