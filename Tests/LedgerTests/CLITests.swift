@@ -156,6 +156,36 @@ import Pathway
         }
     }
 
+    /// The projection commands from the command line: rebuild one, a misspelt name as a usage
+    /// error, `verify --projections`, and the episode list's filters.
+    @Test func rebuildVerifyAndListFromTheCommandLine() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson", store = dir + "/store"
+            try write(l.openingOfEP1() + [l.reg("r-3", "EP-1", "D01CT", "2026-01-20"), l.reg("r-4", "EP-2", "D01A", "2026-01-21")],
+                      to: input)
+            #expect(try pathway(["append", input, "--store", store]).status == 0)
+            let rebuilt = try pathway(["rebuild", "--store", store, "--projection", "episodes"])
+            #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+            #expect(rebuilt.stdout.contains("rebuilt episodes from 4 events"), "\(rebuilt.stdout)")
+            #expect(rebuilt.stdout.contains("events/s"))
+            let bogus = try pathway(["rebuild", "--store", store, "--projection", "episode"])
+            #expect(bogus.status == 64, "\(bogus.stderr)")
+            #expect(bogus.stderr.contains("there is no projection named 'episode'"), "\(bogus.stderr)")
+            #expect(bogus.stderr.contains("episodes"), "names the ones there are: \(bogus.stderr)")
+            let verified = try pathway(["verify", "--store", store, "--projections"])
+            #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+            #expect(verified.stdout.contains("ok"), "\(verified.stdout)")
+            let treatment = try pathway(["episodes", "--store", store, "--phase", "treatment", "--json"])
+            #expect(treatment.status == 0)
+            #expect(treatment.stdout.split(separator: "\n").count == 1 && treatment.stdout.contains("\"episode\":\"EP-1\""), "\(treatment.stdout)")
+            let started = try pathway(["episodes", "--store", store, "--phase", "started", "--json"])
+            #expect(started.stdout.contains("\"episode\":\"EP-2\"") && !started.stdout.contains("EP-1"), "\(started.stdout)")
+            let phase = try pathway(["episodes", "--store", store, "--phase", "begun"])
+            #expect(phase.status == 64, "\(phase.stderr)")
+            #expect(phase.stderr.contains("assessment"), "lists the phases: \(phase.stderr)")
+        }
+    }
+
     @Test func verifyHeadAndAnchorsAndATamperedCopy() throws {
         try withTemporaryDirectory { dir in
             let input = dir + "/in.ndjson", store = dir + "/store"

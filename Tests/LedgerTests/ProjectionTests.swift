@@ -146,6 +146,54 @@ import Darwin
         }
     }
 
+    /// Blue/green: a reader that opened before a rebuild keeps the generation it started with —
+    /// its records readable — until it ends, while the rebuild writes the other generation and
+    /// swaps it in; readers that start afterwards see the new one, and the old is emptied.
+    @Test func aReaderOpenedBeforeARebuildKeepsItsGenerationUntilItEnds() throws {
+        final class Seen: @unchecked Sendable {
+            var before = "", during = "", record: [UInt8]? = nil, error: (any Error)? = nil
+        }
+        let l = Lines()
+        try withTemporaryDirectory { dir in
+            let ledger = try openLedger(dir)
+            try ledger.append(lines: l.openingOfEP1())
+            let expected = try ledger.environment.read { txn in
+                try txn.get(try ledger.engine.activeDatabases(named: "episodes", in: txn)[0], Array("EP-1".utf8)).map { Array($0) }
+            }
+            let seen = Seen()
+            let opened = DispatchSemaphore(value: 0), rebuilt = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
+            let reader = Thread {
+                do {
+                    try ledger.environment.read { txn in
+                        seen.before = try ledger.engine.activeDatabases(named: "episodes", in: txn)[0].name
+                        opened.signal()
+                        rebuilt.wait()
+                        let db = try ledger.engine.activeDatabases(named: "episodes", in: txn)[0]
+                        seen.during = db.name
+                        seen.record = try txn.get(db, Array("EP-1".utf8)).map { Array($0) }
+                    }
+                } catch { seen.error = error }
+                finished.signal()
+            }
+            reader.start()
+            opened.wait()
+            _ = try ledger.engine.rebuild(["episodes"])
+            rebuilt.signal()
+            finished.wait()
+            #expect(seen.error == nil, "\(String(describing: seen.error))")
+            #expect(seen.during == seen.before, "the old reader still reads the generation it began with")
+            #expect(seen.record != nil && seen.record == expected, "and its records are all there")
+            let (now, retired) = try ledger.environment.read { txn in
+                let db = try ledger.engine.activeDatabases(named: "episodes", in: txn)[0]
+                let old = try ledger.environment.database(seen.before)
+                return (db.name, try txn.get(old, Array("EP-1".utf8)).map { Array($0) })
+            }
+            #expect(now != seen.before, "new readers see the rebuilt generation")
+            #expect(retired == nil, "the retired generation was emptied once the swap committed")
+            #expect(try ledger.storedEpisode("EP-1") != nil)
+        }
+    }
+
     /// A rule-set file added (or changed) reaches the stored timers and indicators: the projections
     /// that depend on the rules carry the rule book in their schema number, so a store opened with
     /// other rules rebuilds them instead of serving timers derived from the old ones.
