@@ -47,9 +47,23 @@ public final class Ledger: @unchecked Sendable {
         /// Called after the log's commit and before the projections' (deferred mode only): lets a
         /// crash test report what is durable at exactly the moment the two can disagree.
         public var afterLogCommit: (@Sendable (AppendReport) -> Void)? = nil
+        /// Called, on the appending thread, as an append session moves past its appends into the
+        /// work that follows them (for a progress display: on a bulk import that work is a large
+        /// share of the time).
+        public var onStage: (@Sendable (AppendStage) -> Void)? = nil
         public init(strict: Bool = false, skipInvalid: Bool = false, deferProjections: Bool = false) {
             self.strict = strict; self.skipInvalid = skipInvalid; self.deferProjections = deferProjections
         }
+    }
+
+    /// The work an append does after its last event is appended, in order.
+    public enum AppendStage: Sendable, Equatable {
+        /// Working out the findings the batch raised, episode by episode.
+        case findings
+        /// Bringing the projections up to the new head.
+        case projections
+        /// Committing the transaction to disk.
+        case commit
     }
 
     /// A line the store refused, with the reason a person can act on.
@@ -117,17 +131,23 @@ public final class Ledger: @unchecked Sendable {
                 defer { session.txnPointer = nil }
                 try feed(session)
             }
+            options.onStage?(.findings)
             session.finish()
             var report = session.report
             if !report.rejected.isEmpty && !options.skipInvalid {
                 throw BatchRejected(report: report)
             }
-            if !options.deferProjections { try engine.catchUp(in: &txn) }
+            if !options.deferProjections {
+                options.onStage?(.projections)
+                try engine.catchUp(in: &txn)
+            }
             report.head = session.head
+            options.onStage?(.commit)
             return report
         }
         if options.deferProjections {
             options.afterLogCommit?(report)
+            options.onStage?(.projections)
             try environment.write { txn in _ = try engine.catchUp(in: &txn) }
         }
         return report

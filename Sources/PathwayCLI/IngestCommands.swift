@@ -59,7 +59,8 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
     let totalBytes = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
     let bar = progress && isatty(2) == 1 ? ProgressBar(totalBytes: totalBytes) : nil
 
-    let options = Ledger.AppendOptions(strict: args.strict, skipInvalid: args.skipInvalid != nil)
+    var options = Ledger.AppendOptions(strict: args.strict, skipInvalid: args.skipInvalid != nil)
+    if let bar { options.onStage = { bar.stage($0) } }
     let keepRaw = args.skipInvalid != nil
     var rawLines: [Int: String] = [:]
     // A big import is one transaction; give the map room for it up front (growing it mid-way
@@ -79,14 +80,16 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
             // stay on this thread in the store's write transaction.
             let parser = ParsePipeline(source: source, format: fmt, options: IngestOptions(today: today), keepRaw: keepRaw)
             defer { parser.stop() }
-            var bytesRead = 0, lines = 0
+            var bytesRead = 0, lines = 0, events = 0
+            bar?.restart()
             while let batch = try parser.next() {
                 bytesRead += batch.bytes
                 lines += batch.lines
                 for r in batch.rejections { session.reject(r) }
                 for p in batch.parsed { try session.append(p) }
+                events += batch.parsed.count
                 for (line, text) in batch.raw { rawLines[line] = text }
-                bar?.update(bytes: bytesRead, events: lines)
+                bar?.update(bytes: bytesRead, events: events)
             }
             // Every line read must be accounted for before anything commits.
             let r = session.report
@@ -156,29 +159,61 @@ func printReport(_ r: Ledger.AppendReport, json: Bool, elapsed: Double, nothingA
     if r.appended > 0 || r.duplicates > 0 { print("head \(r.head.anchor)") }
 }
 
-/// A one-line progress bar on standard error: events/s, elapsed, estimate.
-final class ProgressBar {
+/// A one-line progress bar on standard error (a terminal only): while events are appended, the
+/// share of the input appended, events/s, elapsed and an estimate of the time left *to append*;
+/// then, since the findings, the projections' catch-up and the commit after the last append can
+/// take a good share of a bulk import, a line naming the stage the import is in.
+final class ProgressBar: @unchecked Sendable { // used by the appending thread only
     let totalBytes: Int
     let start = monotonicSeconds()
     var last = 0.0
+    var events = 0
+    var appendSeconds = 0.0
     init(totalBytes: Int) { self.totalBytes = totalBytes }
+
+    /// The appends start (again, when the store re-runs a batch after growing its map).
+    func restart() { last = 0; events = 0 }
+
     func update(bytes: Int, events: Int) {
+        self.events = events
         let now = monotonicSeconds()
         guard now - last > 0.2 else { return }
         last = now
         let elapsed = now - start
         let rate = Double(events) / max(elapsed, 1e-9)
-        var s = "\r  \(events) lines  \(Int(rate)) lines/s  \(format1(elapsed)) s"
+        var s = "  \(events) events  \(Int(rate)) events/s  \(format1(elapsed)) s"
         if totalBytes > 0 {
             let frac = min(1, Double(bytes) / Double(totalBytes))
             let width = 30
             let filled = Int(frac * Double(width))
-            s = "\r[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(Int(frac * 100))%" + s.dropFirst()
-            if frac > 0.01 { s += "  ~\(format1(elapsed / frac - elapsed)) s left" }
+            s = "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] \(Int(frac * 100))%" + s
+            if frac > 0.01 { s += "  appending, ~\(format1(elapsed / frac - elapsed)) s left" }
         }
-        printErrorRaw(s + "   ")
+        show(s)
     }
-    func finish() { printErrorRaw("\r" + String(repeating: " ", count: 100) + "\r") }
+
+    /// The appends are done; the import has moved on to `stage`.
+    func stage(_ stage: Ledger.AppendStage) {
+        let now = monotonicSeconds()
+        if stage == .findings { appendSeconds = now - start }
+        let what = switch stage {
+        case .findings: "checking pathway rules…"
+        case .projections: "catching up projections…"
+        case .commit: "committing…"
+        }
+        show("  \(events) events appended in \(format1(appendSeconds)) s; \(what)  \(format1(now - start)) s")
+        last = now
+    }
+
+    private var shown = 0
+    private func show(_ s: String) {
+        // Overwrite the previous line entirely, whatever its length.
+        let pad = max(0, shown - s.count)
+        printErrorRaw("\r" + s + String(repeating: " ", count: pad))
+        shown = s.count
+    }
+
+    func finish() { printErrorRaw("\r" + String(repeating: " ", count: max(shown, 100)) + "\r") }
 }
 
 func format1(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }
