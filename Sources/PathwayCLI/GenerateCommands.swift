@@ -12,7 +12,7 @@ struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
         abstract: "Generate realistic synthetic registrations (deterministic for a seed, streaming, valid `pathway import` input).",
-        discussion: reflowHelp(SyntheticGenerator.distributionsHelp))
+        discussion: SyntheticGenerator.distributionsHelp)
     @Option(help: "How many episodes (pathways) to generate.") var episodes: Int
     @Option(help: "The random seed: the same seed gives the same bytes.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("First start date.", valueName: "DATE")) var from: String = "2024-01-01"
@@ -28,6 +28,13 @@ struct GenerateCommand: ParsableCommand {
             let fd: Int32 = out == "-" ? 1 : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw CLIError.usage("cannot write \(out)") }
             defer { if fd != 1 { close(fd) } }
+            // The output never depends on today (the same seed gives the same bytes), but import
+            // refuses registrations dated more than a day after its today: say so up front.
+            let today = (LedgerClock.fromEnvironment() ?? .system).today()
+            if today.days(until: t) > 1 {
+                printError("pathway generate: warning: --to \(t) is after today (\(today)); `pathway import` rejects lines dated "
+                           + "more than one day after its today unless run with --now (or PATHWAY_NOW) at or after \(t)T12:00:00Z")
+            }
             let g = SyntheticGenerator(episodes: episodes, seed: seed, from: f, to: t, format: fmt)
             var failed = false
             let summary = g.generateChunks { chunk in
@@ -41,8 +48,11 @@ struct GenerateCommand: ParsableCommand {
             }
             if failed { throw CLIError.usage("writing \(out) failed: \(String(cString: strerror(errno)))") }
             if out != "-" {
-                print("wrote \(out): \(summary.lines) lines for \(summary.episodes) episodes of \(summary.patients) patients "
-                      + "(\(summary.corrections) corrections, \(summary.voidings) voidings, \(summary.ruleBreaks) rule breaks)")
+                let what = fmt == .csv
+                    ? "a header and \(summary.registrations) registrations (no corrections or voidings: CSV carries registrations only)"
+                    : "\(summary.registrations) registrations, \(summary.corrections) corrections, \(summary.voidings) voidings"
+                print("wrote \(out): \(summary.lines) lines for \(summary.episodes) episodes of \(summary.patients) patients: "
+                      + "\(what); \(summary.ruleBreaks) rule breaks")
             }
         }
     }
@@ -77,51 +87,4 @@ struct DebugAppendLoopCommand: ParsableCommand {
             }
         }
     }
-}
-
-/// Re-wraps the generator's help to 76 columns, keeping its "Label      text" table: a paragraph's
-/// continuation lines keep the hanging indent. The argument parser would otherwise wrap the long
-/// lines itself and break the columns.
-func reflowHelp(_ text: String, width: Int = 76) -> String {
-    var out: [String] = []
-    var paragraph: [String] = []
-    var indent = 0
-    func flush() {
-        guard !paragraph.isEmpty else { return }
-        let first = paragraph[0]
-        let label = String(first.prefix(indent))
-        let words = ([String(first.dropFirst(indent))] + paragraph.dropFirst().map { $0.trimmingCharacters(in: .whitespaces) })
-            .joined(separator: " ").split(separator: " ")
-        var line = label
-        var lineHasWords = false
-        for w in words {
-            if lineHasWords && line.count + 1 + w.count > width {
-                out.append(line)
-                line = String(repeating: " ", count: indent)
-                lineHasWords = false
-            }
-            line += (lineHasWords ? " " : "") + w
-            lineHasWords = true
-        }
-        out.append(line)
-        paragraph = []
-    }
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
-        if raw.trimmingCharacters(in: .whitespaces).isEmpty { flush(); out.append(""); continue }
-        if raw.hasPrefix(" ") { paragraph.append(raw); continue }
-        // A table row: a label, then two or more spaces, then the text.
-        let row = raw.range(of: "  ").map { raw[raw.startIndex..<$0.lowerBound].count < 14 } ?? false
-        if !row && !paragraph.isEmpty && indent == 0 { paragraph.append(raw); continue }
-        flush()
-        if row, let r = raw.range(of: "  ") {
-            var i = r.lowerBound
-            while i < raw.endIndex && raw[i] == " " { i = raw.index(after: i) }
-            indent = raw.distance(from: raw.startIndex, to: i)
-        } else {
-            indent = 0
-        }
-        paragraph = [raw]
-    }
-    flush()
-    return out.joined(separator: "\n")
 }

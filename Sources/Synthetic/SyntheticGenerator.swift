@@ -32,7 +32,8 @@ public struct SyntheticGenerator: Sendable {
         /// Lines emitted, including the CSV header.
         public var lines = 0
         public var registrations = 0
-        /// Corrections and voidings generated (emitted in NDJSON only).
+        /// Corrections and voidings written: always 0 in CSV, which carries registrations only (the
+        /// generator still draws them, so the registrations are the same as in NDJSON).
         public var corrections = 0
         public var voidings = 0
         /// Registrations deliberately breaking a pathway rule (each should raise a finding).
@@ -153,6 +154,8 @@ struct Entry {
     var unit: Int
     var emergency: Int = Int.min
     var broken = false
+    /// Voided by a line after the episode's registrations.
+    var voided = false
     // Filled in when the episode is finalised.
     var id = 0
     var author = 0
@@ -575,16 +578,18 @@ struct Engine: ~Copyable {
 
     mutating func correctOrVoid(_ i: Int, _ emit: (UnsafeRawBufferPointer) -> Void) {
         let target = plan[i]
-        // Voided: F, L, UU, UF, or an E that is not the episode's only one (so an E stays at the end).
+        // Voided: F, L, UU, UF, or an E when another stays (so no rule breaks: the evaluation-at-end
+        // rule wants an E between the final decision and the end).
         let voidable = target.event == .feedback || target.event == .patientPostponed
             || (target.event == .activity && target.outcome != letterB)
-            || (target.event == .evaluation && plan.lazy.filter { $0.event == .evaluation }.count > 1)
+            || (target.event == .evaluation && anotherEvaluationStays(besides: i))
         let author = (target.author / 100) * 100 + rng.int(0, 29)
         if voidable && rng.chance(0.35) {
-            summary.voidings += 1
+            plan[i].voided = true
             let id = nextID; nextID += 1
             let reason = rng.int(0, Places.voidReasons.count - 1)
             guard !csv else { return }
+            summary.voidings += 1
             buf.put("{\"id\":\"r-"); buf.decimal(id)
             buf.put("\",\"voids\":\"r-"); buf.decimal(target.id)
             buf.put("\",\"reason\":\""); buf.put(Array(Places.voidReasons[reason].utf8))
@@ -622,7 +627,6 @@ struct Engine: ~Copyable {
             default:
                 replacement.note = rng.int(0, notes.count - 1)
             }
-            summary.corrections += 1
             let id = nextID; nextID += 1
             replacement.id = id
             replacement.author = author
@@ -630,6 +634,7 @@ struct Engine: ~Copyable {
             replacement.recordSecond = min(20 * 3600, max(replacement.recordSecond, target.recordSecond) + 600 * (round + 1))
             replacement.emergency = target.emergency
             if !csv {
+                summary.corrections += 1
                 buf.put("{\"id\":\"r-"); buf.decimal(id)
                 buf.put("\",\"corrects\":\"r-"); buf.decimal(targetID)
                 buf.put("\",\"reason\":\""); buf.put(Array(Places.correctionReasons[reason].utf8))
@@ -641,6 +646,19 @@ struct Engine: ~Copyable {
             guard round == 0, rng.chance(0.1) else { break }
             targetID = id
         }
+    }
+
+    /// Whether voiding the E at `i` leaves another E between the final decision and the end (after
+    /// the decision, if the episode is still open). Not counted: Es already voided, and the
+    /// deliberate rule break (an E after X). Corrections move an E only between its neighbours, so
+    /// never out of that span.
+    func anotherEvaluationStays(besides i: Int) -> Bool {
+        let end = plan.last { $0.event == .end }?.date ?? Int.max
+        for j in plan.indices where j != i {
+            let e = plan[j]
+            if e.event == .evaluation && !e.broken && !e.voided && e.date >= decisionDate && e.date <= end { return true }
+        }
+        return false
     }
 
     /// `{"id":"r-…",` and the registration fields.

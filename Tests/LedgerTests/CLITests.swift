@@ -296,4 +296,93 @@ import Pathway
             #expect(!FileManager.default.fileExists(atPath: missing), "reading commands do not create a store")
         }
     }
+
+    // MARK: - generate
+
+    /// The rule breaks `generate` reports, from its summary line ("…; N rule breaks").
+    func ruleBreaks(_ summary: String) -> Int? {
+        guard let r = summary.range(of: " rule breaks") else { return nil }
+        return Int(summary[..<r.lowerBound].split(separator: " ").last ?? "")
+    }
+
+    /// Every finding a store holds, summed over `episodes --json`.
+    func storedFindings(_ store: String) throws -> Int {
+        let r = try pathway(["episodes", "--store", store, "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        return try r.stdout.split(separator: "\n").reduce(0) { n, line in
+            let o = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            return n + ((o?["findings"] as? [Any])?.count ?? 0)
+        }
+    }
+
+    /// Imported, generated data holds exactly the findings of the generator's deliberate rule
+    /// breaks. Seed 4's EP-001748 once had both its evaluations before the end voided, which raised
+    /// an evaluation-at-end finding besides its injected E after X (95 stored, 94 reported). In CSV
+    /// (registrations only) the summary names no corrections or voidings, and the findings agree.
+    @Test func generatedDataImportsWithExactlyItsRuleBreaksAsFindings() throws {
+        try withTemporaryDirectory { dir in
+            var expected: [Int] = []
+            for format in ["ndjson", "csv"] {
+                let file = dir + "/g." + format, store = dir + "/store-" + format
+                let g = try pathway(["generate", "--episodes", "1748", "--seed", "4", "--from", "2022-01-01", "--to", "2025-12-31",
+                                     "--format", format, "--out", file])
+                #expect(g.status == 0 && g.stderr.isEmpty, "\(g.stderr)")
+                let breaks = try #require(ruleBreaks(g.stdout), "\(g.stdout)")
+                expected.append(breaks)
+                if format == "csv" {
+                    #expect(g.stdout.contains("no corrections or voidings"), "\(g.stdout)")
+                    #expect(!g.stdout.contains(" corrections,") && !g.stdout.contains(" voidings;"), "\(g.stdout)")
+                } else {
+                    #expect(g.stdout.contains(" corrections, ") && g.stdout.contains(" voidings;"), "\(g.stdout)")
+                }
+                let r = try pathway(["import", file, "--store", store, "--format", format, "--json"])
+                #expect(r.status == 0, "\(r.stderr)")
+                #expect(r.stderr.isEmpty, "no progress bar off a terminal: \(r.stderr)")
+                #expect(try storedFindings(store) == breaks, "\(format)")
+            }
+            #expect(expected.count == 2 && expected[0] == expected[1] && expected[0] > 0, "\(expected)")
+        }
+    }
+
+    /// `--to` after today: the output stays the same, with a warning that import needs a later
+    /// `--now`, which is then true both ways.
+    @Test func generateWarnsWhenToIsAfterToday() throws {
+        try withTemporaryDirectory { dir in
+            // fixedNow is 2026-03-01: import takes dates up to 2026-03-02.
+            let future = ["generate", "--episodes", "5", "--from", "2026-03-03", "--to", "2026-03-20"]
+            let warned = try pathway(future + ["--out", dir + "/future.ndjson"])
+            #expect(warned.status == 0, "\(warned.stderr)")
+            let lines = warned.stderr.split(separator: "\n")
+            #expect(lines.count == 1 && lines[0].contains("warning") && lines[0].contains("2026-03-20")
+                    && lines[0].contains("--now") && lines[0].contains("PATHWAY_NOW"), "\(warned.stderr)")
+            let rejected = try pathway(["import", dir + "/future.ndjson", "--store", dir + "/s1"])
+            #expect(rejected.status == 2 && rejected.stderr.contains("more than one day after today"), "\(rejected.stderr)")
+            let accepted = try pathway(["import", dir + "/future.ndjson", "--store", dir + "/s2", "--now", "2026-03-20T12:00:00Z"])
+            #expect(accepted.status == 0, "\(accepted.stderr)")
+
+            // Same bytes whatever today is; no warning once today has caught up, or up to tomorrow.
+            let later = try pathway(future + ["--out", "-"], now: "2026-03-20T12:00:00Z")
+            #expect(later.status == 0 && later.stderr.isEmpty, "\(later.stderr)")
+            #expect(try String(contentsOfFile: dir + "/future.ndjson", encoding: .utf8) == later.stdout)
+            let tomorrow = try pathway(["generate", "--episodes", "5", "--from", "2026-01-01", "--to", "2026-03-02", "--out", "-"])
+            #expect(tomorrow.status == 0 && tomorrow.stderr.isEmpty, "\(tomorrow.stderr)")
+        }
+    }
+
+    /// `generate --help` at 80 columns: each "Label: text" paragraph starts a line after a blank
+    /// line (the argument parser once ran "Rule breaks" into the Corrections paragraph), and no
+    /// line of it is wider than the terminal.
+    @Test func generateHelpKeepsItsParagraphs() throws {
+        let r = try pathway(["generate", "--help"], environment: ["COLUMNS": "80"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        // The overview; the argument parser does not wrap its own USAGE line.
+        for line in lines.prefix { !$0.hasPrefix("USAGE:") } { #expect(line.count <= 80, "too wide: \(line)") }
+        for label in ["Volume", "Places", "Start (A)", "Not granted", "Detox (D)", "Treatment", "End (X)", "Re-referral",
+                      "Corrections", "Rule breaks", "Ids"] {
+            let i = lines.firstIndex { $0.hasPrefix(label + ": ") }
+            #expect(i != nil && i! > 0 && lines[i! - 1].isEmpty, "\(label) does not start a paragraph:\n\(r.stdout)")
+        }
+        #expect(!r.stdout.contains("only. Rule breaks"), "\(r.stdout)")
+    }
 }

@@ -219,11 +219,13 @@ struct CommandResult {
 }
 
 /// Runs `pathway` with `arguments` to completion (Foundation `Process`), capturing both outputs.
-func pathway(_ arguments: [String], stdin: String? = nil, now: String = fixedNow) throws -> CommandResult {
+/// `environment` adds to (or overrides) the child's environment.
+func pathway(_ arguments: [String], stdin: String? = nil, now: String = fixedNow,
+             environment: [String: String] = [:]) throws -> CommandResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: try pathwayExecutable())
     p.arguments = arguments
-    p.environment = childEnvironment(now: now)
+    p.environment = childEnvironment(now: now).merging(environment) { $1 }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err
