@@ -357,6 +357,8 @@ public struct Verifier {
         init(batch: Int, folding: Bool, events: Int) {
             self.batch = batch
             idOf.reserveCapacity(events)
+            streamOf.reserveCapacity(events + 1)
+            versionOf.reserveCapacity(events + 1)
             fold = folding ? ProjectionEngine.Fold() : nil
             zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
             zero.initializeMemory(as: UInt8.self, repeating: 0)
