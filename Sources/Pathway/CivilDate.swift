@@ -48,9 +48,20 @@ public struct CivilDate: Hashable, Comparable, Sendable, CustomStringConvertible
     /// Appends `YYYY-MM-DD` as bytes.
     public func appendISO(to out: inout [UInt8]) {
         let (y, m, d) = parts
-        Digits.append(y, width: 4, to: &out); out.append(UInt8(ascii: "-"))
-        Digits.append(m, width: 2, to: &out); out.append(UInt8(ascii: "-"))
-        Digits.append(d, width: 2, to: &out)
+        guard (0...9999).contains(y) else {
+            Digits.append(y, width: 4, to: &out); out.append(UInt8(ascii: "-"))
+            Digits.append(m, width: 2, to: &out); out.append(UInt8(ascii: "-"))
+            Digits.append(d, width: 2, to: &out)
+            return
+        }
+        // Ten bytes from one buffer (a date is written for every appended registration).
+        var b: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &b) { p in
+            p[0] = UInt8(48 + y / 1000); p[1] = UInt8(48 + y / 100 % 10); p[2] = UInt8(48 + y / 10 % 10); p[3] = UInt8(48 + y % 10)
+            p[4] = 0x2D; p[5] = UInt8(48 + m / 10); p[6] = UInt8(48 + m % 10)
+            p[7] = 0x2D; p[8] = UInt8(48 + d / 10); p[9] = UInt8(48 + d % 10)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[0..<10]))
+        }
     }
 
     public static func < (a: CivilDate, b: CivilDate) -> Bool { a.daysSinceEpoch < b.daysSinceEpoch }

@@ -74,18 +74,39 @@ public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
         let frac = Int(microseconds - secs * 1_000_000)
         let day = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
         let sod = Int(secs - day * 86400)
-        CivilDate(daysSinceEpoch: Int32(day)).appendISO(to: &out)
-        out.append(UInt8(ascii: "T"))
-        Digits.append(sod / 3600, width: 2, to: &out); out.append(UInt8(ascii: ":"))
-        Digits.append(sod / 60 % 60, width: 2, to: &out); out.append(UInt8(ascii: ":"))
-        Digits.append(sod % 60, width: 2, to: &out)
-        if frac != 0 {
-            out.append(UInt8(ascii: "."))
-            var f = frac, digits = 6
-            while f % 10 == 0 { f /= 10; digits -= 1 }
-            Digits.append(f, width: digits, to: &out)
+        let date = CivilDate(daysSinceEpoch: Int32(day))
+        let (y, mo, d) = date.parts
+        guard (0...9999).contains(y) else {
+            // Outside four-digit years: the general path (never on real registrations).
+            date.appendISO(to: &out)
+            out.append(UInt8(ascii: "T"))
+            Digits.append(sod / 3600, width: 2, to: &out); out.append(UInt8(ascii: ":"))
+            Digits.append(sod / 60 % 60, width: 2, to: &out); out.append(UInt8(ascii: ":"))
+            Digits.append(sod % 60, width: 2, to: &out)
+            Instant.appendFraction(frac, to: &out)
+            out.append(UInt8(ascii: "Z"))
+            return
         }
+        // `YYYY-MM-DDThh:mm:ss` in one fixed buffer, appended at once: this runs for every
+        // registration with a recordedAt on the append path.
+        var b: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &b) { p in
+            func two(_ v: Int, _ at: Int) { p[at] = UInt8(48 + v / 10); p[at + 1] = UInt8(48 + v % 10) }
+            two(y / 100, 0); two(y % 100, 2); p[4] = 0x2D; two(mo, 5); p[7] = 0x2D; two(d, 8)
+            p[10] = 0x54; two(sod / 3600, 11); p[13] = 0x3A; two(sod / 60 % 60, 14); p[16] = 0x3A; two(sod % 60, 17)
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: p[0..<19]))
+        }
+        Instant.appendFraction(frac, to: &out)
         out.append(UInt8(ascii: "Z"))
+    }
+
+    /// `.ffffff` without trailing zeros, or nothing for a whole second.
+    private static func appendFraction(_ frac: Int, to out: inout [UInt8]) {
+        guard frac != 0 else { return }
+        out.append(UInt8(ascii: "."))
+        var f = frac, digits = 6
+        while f % 10 == 0 { f /= 10; digits -= 1 }
+        Digits.append(f, width: digits, to: &out)
     }
 
     /// The Oslo calendar date this instant falls on.

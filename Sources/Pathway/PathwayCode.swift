@@ -26,7 +26,14 @@ public enum PathwayEvent: UInt8, Sendable, CaseIterable, Comparable {
         case .end: "X"; case .helpNeeded: "H"
         }
     }
-    public var letterByte: UInt8 { UInt8(ascii: letter.unicodeScalars.first!) }
+    /// The letter as an ASCII byte, without going through `Character` (this is on the append path).
+    public var letterByte: UInt8 {
+        switch self {
+        case .start: 0x41; case .firstAttendance: 0x4D; case .detoxFinished: 0x44; case .patientPostponed: 0x4C
+        case .clinicalDecision: 0x43; case .activity: 0x55; case .feedback: 0x46; case .evaluation: 0x45
+        case .end: 0x58; case .helpNeeded: 0x48
+        }
+    }
 
     public init?(letter: UInt8) {
         switch letter {

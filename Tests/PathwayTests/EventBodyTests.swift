@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 @testable import Pathway
 
 /// The stored body is the hashed canonical form, so its bytes must be exactly the documented
@@ -29,6 +30,53 @@ import Testing
         let decoded = try bytes.withUnsafeBytes { try EventBody.decode($0, id: event.id, episode: event.namedEpisode ?? "EP-1") }
         #expect(decoded.targetPosition == targetPosition)
         if case .registration = event { #expect(decoded.event == event) }
+    }
+
+    /// The fixed-buffer writers against the digit-by-digit form they replace, over years 1–9999,
+    /// times of day, fractions and instants before 1970; and every event letter as a byte.
+    @Test func datesAndInstantsWrittenInOneBufferMatchTheDigitByDigitForm() {
+        func slowDate(_ d: CivilDate) -> [UInt8] {
+            var out: [UInt8] = []
+            let (y, m, day) = d.parts
+            Digits.append(y, width: 4, to: &out); out.append(45); Digits.append(m, width: 2, to: &out); out.append(45)
+            Digits.append(day, width: 2, to: &out)
+            return out
+        }
+        func slowInstant(_ i: Instant) -> [UInt8] {
+            let us = i.microseconds
+            let secs = us >= 0 ? us / 1_000_000 : (us - 999_999) / 1_000_000
+            let frac = Int(us - secs * 1_000_000)
+            let day = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400
+            let sod = Int(secs - day * 86400)
+            var out = slowDate(CivilDate(daysSinceEpoch: Int32(day)))
+            out.append(84)
+            Digits.append(sod / 3600, width: 2, to: &out); out.append(58)
+            Digits.append(sod / 60 % 60, width: 2, to: &out); out.append(58)
+            Digits.append(sod % 60, width: 2, to: &out)
+            if frac != 0 {
+                out.append(46)
+                var f = frac, digits = 6
+                while f % 10 == 0 { f /= 10; digits -= 1 }
+                Digits.append(f, width: digits, to: &out)
+            }
+            out.append(90)
+            return out
+        }
+        var rng = SeededGenerator(seed: 0xDA7E)
+        let first = CivilDate(year: 1, month: 1, day: 1)!.daysSinceEpoch, last = CivilDate(year: 9999, month: 12, day: 31)!.daysSinceEpoch
+        for k in 0..<20_000 {
+            let d = CivilDate(daysSinceEpoch: k < 2 ? (k == 0 ? first : last) : Int32.random(in: first...last, using: &rng))
+            var fast: [UInt8] = [1, 2]   // written after what is there
+            d.appendISO(to: &fast)
+            #expect(Array(fast.dropFirst(2)) == slowDate(d), "\(d.parts)")
+            let us = Int64(d.daysSinceEpoch) * 86_400_000_000 + Int64.random(in: 0..<86_400_000_000, using: &rng)
+                / (k % 3 == 0 ? 1_000_000 : 1) * (k % 3 == 0 ? 1_000_000 : 1)
+            let i = Instant(microseconds: us)
+            var fastI: [UInt8] = []
+            i.appendRFC3339(to: &fastI)
+            #expect(fastI == slowInstant(i), "\(us)")
+        }
+        for e in PathwayEvent.allCases { #expect(e.letterByte == UInt8(ascii: e.letter.unicodeScalars.first!)) }
     }
 
     @Test func instantsAndDatesPrintInTheirCanonicalForms() {
