@@ -43,15 +43,17 @@ public final class AppendSession {
         return h
     }
 
-    /// Works out, per touched episode, the findings this batch raised (non-strict mode), naming
-    /// the line that appended the registration each one is about (or, for a finding about an
-    /// earlier registration, the batch's last line on that episode).
+    /// Works out, per touched episode, the findings this batch left in the store, naming the line
+    /// that appended the registration each one is about (or, for a finding about an earlier
+    /// registration, the batch's last line on that episode). Findings a later registration can
+    /// still clear (a missing A, H or E) count too: they are stored like any other, so the report
+    /// says so — `--strict` rejected the others as they arrived but lets these through, or a
+    /// client sending X before its H could never send the pair.
     func finish() {
-        guard !options.strict else { return }
         for episode in lastLine.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             let before = originals[episode]?.marks ?? []
             let after = histories[episode]?.marks ?? []
-            for f in PathwayRules.findingsAdded(before: before, after: after) {
+            for f in PathwayRules.findingsAdded(before: before, after: after, includingAwaiting: true) {
                 let i = Int(f.position) - Int(report.firstPosition)
                 let line = report.firstPosition > 0 && i >= 0 && i < lineOfPosition.count ? lineOfPosition[i] : lastLine[episode]!
                 report.findings.append(.init(line: line, episode: episode, rule: f.rule.id, message: f.message, position: f.position))

@@ -6,7 +6,7 @@ import Pathway
 
 struct IngestArguments: ParsableArguments {
     @Flag(help: "Print a machine-readable summary: appended, duplicates, rejected, findings.") var json = false
-    @Flag(help: "Reject registrations that break a pathway rule instead of storing them with a finding.") var strict = false
+    @Flag(help: "Reject registrations that break a pathway rule instead of storing them with a finding. Rules a later registration can still satisfy (a missing A, H or E) are reported as findings, not rejected.") var strict = false
     @Option(name: .customLong("skip-invalid"), help: ArgumentHelp("Append the good lines; write each rejected line with its reason to this file (NDJSON).", valueName: "REJECTFILE"))
     var skipInvalid: String?
 }

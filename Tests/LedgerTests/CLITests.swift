@@ -100,6 +100,28 @@ import Pathway
         }
     }
 
+    /// A finding a later registration could still clear (here: no A yet) is stored like any
+    /// other, so the summary reports it — in both modes; `--strict` lets it through, or a client
+    /// sending an episode's lines out of order could never send them all.
+    @Test func findingsALaterRegistrationCanClearAreReportedNotRejected() throws {
+        try withTemporaryDirectory { dir in
+            let input = dir + "/in.ndjson"
+            try write([l.reg("r-1", "EP-9", "D01M", "2026-01-08")], to: input)
+            for strict in [false, true] {
+                let store = dir + (strict ? "/strict" : "/default")
+                let r = try pathway(["append", input, "--store", store, "--json"] + (strict ? ["--strict"] : []))
+                #expect(r.status == 0, "strict \(strict): \(r.stderr)")
+                #expect(r.json?["appended"] as? Int == 1)
+                #expect(r.json?["findingsCount"] as? Int == 1, "strict \(strict): \(r.stdout)")
+                let rule = ((r.json?["findings"] as? [[String: Any]])?.first)?["rule"] as? String
+                #expect(rule == "start-missing", "strict \(strict): \(r.stdout)")
+                let ep = try pathway(["episode", "EP-9", "--store", store, "--json"])
+                let stored = (ep.json?["findings"] as? [[String: Any]])?.compactMap { $0["rule"] as? String }
+                #expect(stored == ["start-missing"], "the summary says what the store holds: \(ep.stdout)")
+            }
+        }
+    }
+
     @Test func reappendingTheSameFileAppendsNothing() throws {
         try withTemporaryDirectory { dir in
             let input = dir + "/in.ndjson", store = dir + "/store"
