@@ -57,7 +57,7 @@ extension FieldSlots {
             if target == id { throw fail(ln, .voids, .invalidCombination, "must name another event, not the line's own id") }
             let reason = try required(ln, .reason)
             let author = try required(ln, .author)
-            let recordedAt = try instant(ln)
+            let recordedAt = try instant(ln, today)
             return .voiding(Voiding(id: id, target: target, reason: reason, author: author, recordedAt: recordedAt))
         }
         var target = "", reason = ""
@@ -97,7 +97,7 @@ extension FieldSlots {
             throw fail(ln, .date, .futureDate, "\(date) is more than one day after today (\(today))")
         }
         let author = try required(ln, .author)
-        let recordedAt = try instant(ln)
+        let recordedAt = try instant(ln, today)
         let note = value(.note).isEmpty ? nil : string(.note)
 
         var emergency: CivilDate? = nil
@@ -157,11 +157,17 @@ extension FieldSlots {
         return string(f)
     }
 
-    private func instant(_ ln: Int) throws(Stop) -> Instant? {
+    private func instant(_ ln: Int, _ today: CivilDate) throws(Stop) -> Instant? {
         let v = value(.recordedAt)
         if v.isEmpty { return nil }
-        guard let i = Instant(utf8: v) else {
+        // A bare date is no instant here (the parser takes one as Oslo midnight for query options):
+        // the known-at axis needs the moment the source system registered it.
+        guard v.count > 10, let i = Instant(utf8: v) else {
             throw fail(ln, .recordedAt, .invalidInstant, "expected an RFC 3339 instant such as 2026-01-05T10:15:00Z, \(Quote.got(v))")
+        }
+        // Like a registration's date: nothing can have been registered after today (+ one day's slack).
+        if Int(i.osloDate.daysSinceEpoch) > Int(today.daysSinceEpoch) + 1 {
+            throw fail(ln, .recordedAt, .futureDate, "\(i) is more than one day after today (\(today)): a registration cannot have been recorded in the future")
         }
         return i
     }

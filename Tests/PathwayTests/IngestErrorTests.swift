@@ -179,6 +179,13 @@ struct IngestErrorTests {
         #expect(ingestParseThird(ingestLine([("code", "D01XU")])).errors.first?.kind == .invalidOutcome)
         #expect(ingestParseThird(ingestLine([("code", "D01Q")])).errors.first?.kind == .invalidCode)
         #expect(ingestParseThird(ingestLine([("date", "2027-01-01")])).errors.first?.kind == .futureDate)
+        // recordedAt: an instant, not a bare date, and not in the future either.
+        let bare = ingestParseThird(ingestLine([("recordedAt", "2026-01-05")])).errors.first
+        #expect(bare?.field == "recordedAt" && bare?.kind == .invalidInstant, "\(String(describing: bare))")
+        let future = ingestParseThird(ingestLine([("recordedAt", "2099-01-05T10:00:00Z")])).errors.first
+        #expect(future?.field == "recordedAt" && future?.kind == .futureDate, "\(String(describing: future))")
+        #expect(future?.message.contains("recorded in the future") == true)
+        #expect(ingestParseThird(ingestLine([("recordedAt", "2026-01-05T10:00:00+01:00")])).errors.isEmpty)
     }
 
     @Test("no message ever contains an identity-number-shaped patient value")
