@@ -82,7 +82,7 @@ public struct Verifier {
                 let sd = Verifier.digest(key)
                 for (i, p) in positions.enumerated() {
                     guard p >= 1, p < UInt64(streamOf.count), streamOf[Int(p)] == sd, versionOf[Int(p)] == UInt64(i + 1) else {
-                        indexProblem = Problem(position: p, what: "the stream index for '\(String(decoding: key, as: UTF8.self))' does not match the log")
+                        indexProblem = Problem(position: p, what: "the stream index for \(Verifier.shown(key)) does not match the log")
                         return
                     }
                 }
@@ -242,9 +242,11 @@ public struct Verifier {
         }
     }
 
-    /// An id as a message shows it: quoted, unless it could be an identity number or is not text.
+    /// An id or stream name read from the store, fit to print: quoted when it is printable text,
+    /// in hex when not, and withheld when it holds what could be an identity number (a tampered
+    /// store can hold anything; nothing read from it is echoed unchecked).
     static func shown(_ id: UnsafeRawBufferPointer) -> String {
-        if IdentityNumber.occurs(in: id) { return "(an id shaped like an identity number, not shown)" }
+        if IdentityNumber.occurs(in: id) { return "(a name shaped like an identity number, not shown)" }
         let s = String(decoding: id, as: UTF8.self)
         if s.utf8.elementsEqual(id), !s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) { return "'\(s)'" }
         return "0x" + Hex.encode(id)
@@ -385,7 +387,7 @@ public struct Verifier {
             pending.append(PendingLink(position: key, previous: previousHash, canonical: e.canonical, hash: e.hash))
             let sd = Verifier.digest(e.stream)
             let version = versions.increment(sd)
-            if e.version != version { return fail(key, "stream '\(e.streamString)' has version \(e.version) here, expected \(version)") }
+            if e.version != version { return fail(key, "stream \(Verifier.shown(e.stream)) has version \(e.version) here, expected \(version)") }
             streamOf.append(sd); versionOf.append(version); idOf.append(idDigest(e.id))
             if fold != nil {
                 do { try fold!.absorb(e) } catch {

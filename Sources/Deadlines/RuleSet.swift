@@ -72,11 +72,13 @@ public struct RuleSet: Sendable, Equatable {
     }
 
     /// The rule set as JSON, in the resource files' shape with a fixed key order (for `pathway rules --json`).
-    public func json() -> String {
+    /// Without `source` (`includingSource: false`) it is what the timers depend on: the form the
+    /// stored projections digest, so rewording a citation does not make a store rebuild them.
+    public func json(includingSource: Bool = true) -> String {
         var out = "{"
         JSONText.key("version", into: &out); JSONText.string(version, into: &out)
         out.append(","); JSONText.key("effectiveFrom", into: &out); JSONText.date(effectiveFrom, into: &out)
-        out.append(","); JSONText.key("source", into: &out); JSONText.string(source, into: &out)
+        if includingSource { out.append(","); JSONText.key("source", into: &out); JSONText.string(source, into: &out) }
         out.append(","); JSONText.key("timers", into: &out); out.append("{")
         var first = true
         func days(_ k: String, _ v: Int?) {

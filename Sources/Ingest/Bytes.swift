@@ -134,30 +134,33 @@ func containsIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
 func containsCheckedIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
     let n = b.count
     guard n >= 11 else { return false }
-    var i = 0
-    while i < n {
-        guard ASCII.isDigit(b[i]) else { i += 1; continue }
-        var d: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        var k = i
-        let matched: Bool = withUnsafeMutableBytes(of: &d) { raw in
-            let digits = raw.bindMemory(to: Int.self)
-            while k < n {
-                if ASCII.isDigit(b[k]) {
-                    if count == 11 { count += 1; break }   // a longer run: not an identity number
-                    digits[count] = Int(b[k]) - 48; count += 1; k += 1
-                } else if count == 6, b[k] == ASCII.space || b[k] == ASCII.dash, k + 1 < n, ASCII.isDigit(b[k + 1]) {
-                    k += 1
-                } else { break }
-            }
-            return count == 11 && identityNumberPlausible(UnsafeBufferPointer(digits))
+    // The candidates are every maximal run of exactly 11 digits, and every run of exactly 6 digits
+    // joined by one space or dash to a run of exactly 5 ("150590-10023"). Each run is judged on
+    // its own first, so a prefix such as "202401-" cannot hide the number that follows it.
+    var d: (Int, Int, Int, Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+    return withUnsafeMutableBytes(of: &d) { raw in
+        let digits = raw.bindMemory(to: Int.self)
+        func candidate(_ start: Int, _ count: Int, joinedTo second: Int = -1) -> Bool {
+            var k = 0
+            for i in start..<(start + count) { digits[k] = Int(b[i]) - 48; k += 1 }
+            if second >= 0 { for i in second..<(second + 5) { digits[k] = Int(b[i]) - 48; k += 1 } }
+            return identityNumberPlausible(UnsafeBufferPointer(digits))
         }
-        if matched { return true }
-        // Skip the rest of this digit run.
-        while k < n, ASCII.isDigit(b[k]) { k += 1 }
-        i = max(k, i + 1)
+        var previous = (start: -1, count: 0)   // the digit run before the current one
+        var i = 0
+        while i < n {
+            guard ASCII.isDigit(b[i]) else { i += 1; continue }
+            var k = i
+            while k < n, ASCII.isDigit(b[k]) { k += 1 }
+            let count = k - i
+            if count == 11, candidate(i, 11) { return true }
+            if count == 5, previous.count == 6, previous.start + 7 == i,
+               b[i - 1] == ASCII.space || b[i - 1] == ASCII.dash, candidate(previous.start, 6, joinedTo: i) { return true }
+            previous = (i, count)
+            i = k
+        }
+        return false
     }
-    return false
 }
 
 /// Eleven digits: a plausible (D-/H-/synthetic) birth date and valid check digits.

@@ -43,7 +43,7 @@ extension FieldSlots {
             throw fail(ln, f, .identityNumber, "looks like a national identity number (11 digits); identity numbers are never stored — use the system's own ids")
         }
         for f in [Field.note, .reason] where has(f) && containsCheckedIdentityNumber(value(f)) {
-            throw fail(ln, f, .identityNumber, "contains what looks like a national identity number (11 digits with valid check digits); remove it — identity numbers are never stored")
+            throw fail(ln, f, .identityNumber, "contains what looks like a national identity number (11 digits with a plausible birth date and valid check digits); remove it — identity numbers are never stored")
         }
         // Nor inside an identifier ("EP-01017010170"): ids are printed in every listing and export.
         for f in [Field.id, .voids, .corrects, .episode, .patient, .institution, .unit, .author]

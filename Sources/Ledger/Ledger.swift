@@ -56,7 +56,9 @@ public final class Ledger: @unchecked Sendable {
         }
     }
 
-    /// The work an append does after its last event is appended, in order.
+    /// The work an append does after its last event is appended: findings, then the projections
+    /// and the commit — the projections first when they update inside the append's transaction,
+    /// after the commit with `deferProjections` (their own transaction).
     public enum AppendStage: Sendable, Equatable {
         /// Working out the findings the batch raised, episode by episode.
         case findings

@@ -95,10 +95,11 @@ extension EpisodeProjection {
 /// version and the rule book together, so a store rebuilds such a projection when it is opened with
 /// other rules (a rule-set file added or changed) instead of serving timers and indicators derived
 /// from the old ones. The first four bytes of SHA-256 over the name, the encoding version and every
-/// rule set's canonical JSON: deterministic, the same on every machine.
+/// rule set's canonical JSON without its `source` citation (rewording a citation changes no timer):
+/// deterministic, the same on every machine.
 func rulesSchemaVersion(_ name: String, encoding: UInt32, rules: RuleBook) -> UInt32 {
     var text = "\(name):\(encoding)"
-    for set in rules.sets { text += "\n" + set.json() }
+    for set in rules.sets { text += "\n" + set.json(includingSource: false) }
     let digest = text.utf8CString.withUnsafeBytes { b in
         EventLog.contentDigest(UnsafeRawBufferPointer(rebasing: b.dropLast()))
     }

@@ -60,17 +60,20 @@ extension Ledger {
     /// Visits the maintained quality counters in key order, in place (key bytes valid during the
     /// call only), inside one short read transaction.
     public func forEachQualityCounter(_ visit: QualityTable.CounterVisitor) throws {
-        try environment.read { txn in
-            let db = try engine.activeDatabases(named: "quality", in: txn)[0]
-            try txn.withCursor(db) { c in
-                var e = try c.first()
-                while let (k, v) = e {
-                    guard v.count == 24 else { throw LedgerError.damagedProjection("quality", episode: "-") }
-                    visit(k, Int64(bigEndian: v.loadUnaligned(as: Int64.self)),
-                          Int64(bigEndian: v.loadUnaligned(fromByteOffset: 8, as: Int64.self)),
-                          Int64(bigEndian: v.loadUnaligned(fromByteOffset: 16, as: Int64.self)))
-                    e = try c.next()
-                }
+        try environment.read { txn in try forEachQualityCounter(in: txn, visit) }
+    }
+
+    /// The same, inside the caller's read transaction (so other reads see the same snapshot).
+    func forEachQualityCounter<T: Transaction & ~Copyable>(in txn: borrowing T, _ visit: QualityTable.CounterVisitor) throws {
+        let db = try engine.activeDatabases(named: "quality", in: txn)[0]
+        try txn.withCursor(db) { c in
+            var e = try c.first()
+            while let (k, v) = e {
+                guard v.count == 24 else { throw LedgerError.damagedProjection("quality", episode: "-") }
+                visit(k, Int64(bigEndian: v.loadUnaligned(as: Int64.self)),
+                      Int64(bigEndian: v.loadUnaligned(fromByteOffset: 8, as: Int64.self)),
+                      Int64(bigEndian: v.loadUnaligned(fromByteOffset: 16, as: Int64.self)))
+                e = try c.next()
             }
         }
     }
@@ -179,8 +182,9 @@ extension Ledger {
                         e = try c.next()
                     }
                 }
+                // The suppression rows from the same snapshot as the episodes listed.
+                if minCell > 0 { rows = try QualityTable.rows(query: query) { visit in try forEachQualityCounter(in: txn, visit) } }
             }
-            if minCell > 0 { rows = try qualityRows(query) }
         }
         let cellRows = rows.filter { r in
             r.group == group && r.variant == variant && (institution == nil || r.by != .unit || r.institution == institution)

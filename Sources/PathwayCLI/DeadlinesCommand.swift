@@ -24,7 +24,7 @@ struct DeadlinesCommand: ParsableCommand {
     @Option(help: "Only this institution.") var institution: String?
     @Option(help: "Only this unit.") var unit: String?
     @Option(help: "Only this episode.") var episode: String?
-    @Option(name: .customLong("due-soon-days"), help: "How many days before its due date a timer is due-soon (0 or more).") var dueSoonDays: Int = Deadlines.defaultDueSoonDays
+    @Option(name: .customLong("due-soon-days"), help: "How many days before its due date a timer is due-soon (0–3650).") var dueSoonDays: Int = Deadlines.defaultDueSoonDays
     @Flag(help: "Print NDJSON rows.") var json = false
     @Flag(help: "Print CSV rows.") var csv = false
     @Flag(help: "List timer transitions between --from and --to (NDJSON, or CSV with --csv; each exactly once).") var transitions = false
@@ -39,7 +39,9 @@ struct DeadlinesCommand: ParsableCommand {
                 wanted = st
             }
             if json && csv { throw CLIError.usage("--json and --csv exclude each other: give one") }
-            guard dueSoonDays >= 0 else { throw CLIError.usage("--due-soon-days must be 0 or more (days before the due date)") }
+            guard (0...3650).contains(dueSoonDays) else {
+                throw CLIError.usage("--due-soon-days must be 0–3650 (days before the due date), got \(dueSoonDays)")
+            }
             if transitions {
                 if asOf != nil {
                     throw CLIError.usage("--as-of does not apply to --transitions: each transition is read as of its own date; give the window with --from and --to")

@@ -26,7 +26,7 @@ struct GenerateCommand: ParsableCommand {
             guard let f = CivilDate(from), let t = CivilDate(to), f <= t else { throw CLIError.usage("--from and --to must be dates YYYY-MM-DD, from ≤ to") }
             guard let fmt = SyntheticGenerator.Format(rawValue: format) else { throw CLIError.usage("--format must be ndjson or csv") }
             let fd: Int32 = out == "-" ? 1 : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            guard fd >= 0 else { throw CLIError.usage("cannot write \(out)") }
+            guard fd >= 0 else { throw CLIError.store("cannot write \(out): \(String(cString: strerror(errno)))") }
             defer { if fd != 1 { close(fd) } }
             // The output never depends on today (the same seed gives the same bytes), but import
             // refuses registrations dated more than a day after its today: say so up front.

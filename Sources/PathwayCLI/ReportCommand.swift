@@ -39,9 +39,19 @@ struct ReportCommand: ParsableCommand {
 
 /// Writes `text` to `path` (created or truncated). A failure is a store error (exit 3) naming the
 /// path and the system's reason; a file left half-written is removed.
+/// Writes `text` to `path` whole or not at all: into a temporary file beside it, renamed over it
+/// once written, so a failure leaves an earlier file at that path untouched. A file that cannot
+/// be written is a file error (exit 3), naming the path and the system's reason.
 func writeFile(_ path: String, _ text: String) throws {
-    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+    let name = path.split(separator: "/").last.map(String.init) ?? path
+    var template = Array("\(dir.isEmpty ? "/" : dir)/.\(name).XXXXXX".utf8CString)
+    let fd = mkstemp(&template)
     guard fd >= 0 else { throw CLIError.store("cannot write \(path): \(String(cString: strerror(errno)))") }
+    let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    // mkstemp makes the file 0600; what is written here is meant to be handed on.
+    let mask = umask(0); umask(mask)
+    fchmod(fd, 0o666 & ~mask)
     var failure: Int32 = 0
     var t = text
     t.withUTF8 { b in
@@ -53,8 +63,9 @@ func writeFile(_ path: String, _ text: String) throws {
         }
     }
     if close(fd) != 0 && failure == 0 { failure = errno }
+    if failure == 0 && rename(temporary, path) != 0 { failure = errno }
     if failure != 0 {
-        unlink(path)
+        unlink(temporary)
         throw CLIError.store("cannot write \(path): \(String(cString: strerror(failure)))")
     }
 }

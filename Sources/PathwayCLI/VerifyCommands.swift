@@ -58,7 +58,7 @@ struct ExportCommand: ParsableCommand {
             let url = URL(fileURLWithPath: out)
             var template = Array("\(url.deletingLastPathComponent().path)/.\(url.lastPathComponent).XXXXXX".utf8CString)
             let fd = mkstemp(&template)
-            guard fd >= 0 else { throw CLIError.usage("cannot write \(out): \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw CLIError.store("cannot write \(out): \(String(cString: strerror(errno)))") }
             let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             var renamed = false
             defer { if !renamed { unlink(temporary) } }

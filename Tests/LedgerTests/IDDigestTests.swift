@@ -44,7 +44,8 @@ import Testing
             #expect(digest(d, Array("a".utf8)) != digest(d, Array("b".utf8) + [0]))
             #expect(digest(d, Array("r-2".utf8)) != digest(d, Array("r-2".utf8) + [0]))
             #expect(digest(d, a) != digest(d, b))
-            #expect(digest(d, a) == digest(d, a))
+            // A digest depends on the bytes, not on the buffer holding them.
+            #expect(digest(d, a) == digest(d, Array(String(decoding: a, as: UTF8.self).utf8)))
         }
         a = []; b = [0]
         #expect(digest(Verifier.IDDigest(key: 3), a) != digest(Verifier.IDDigest(key: 3), b))

@@ -214,6 +214,14 @@ import Darwin
             #expect(DeadlinesProjection(rules: newer).schemaVersion != DeadlinesProjection().schemaVersion)
             #expect(QualityProjection(rules: newer).schemaVersion != QualityProjection().schemaVersion)
             #expect(DeadlinesProjection().schemaVersion == DeadlinesProjection(rules: RuleBook.bundled).schemaVersion)
+            // Rewording a citation changes no timer, so no rebuild.
+            let reworded = try RuleBook(RuleBook.bundled.sets.map { set in
+                let text = set.json().replacingOccurrences(of: "\"source\":\"", with: "\"source\":\"(reworded) ")
+                return try RuleSet(json: Array(text.utf8), file: set.version + ".json")
+            })
+            #expect(reworded.sets.map(\.source) != RuleBook.bundled.sets.map(\.source))
+            #expect(DeadlinesProjection(rules: reworded).schemaVersion == DeadlinesProjection().schemaVersion)
+            #expect(QualityProjection(rules: reworded).schemaVersion == QualityProjection().schemaVersion)
             let reopened = try Ledger(path: dir, clock: clock, projections: projections)
             let basic = try reopened.storedTimers("EP-1").first { $0.kind == .basicAssessment }
             #expect(basic?.rulesVersion == "tsb-2026")

@@ -190,6 +190,7 @@ import Testing
             let d = ["deadlines", "--store", store]
             try expectUsage(d + ["--json", "--csv"], ["--json and --csv"])
             try expectUsage(d + ["--due-soon-days=-5"], ["--due-soon-days"])
+            try expectUsage(d + ["--transitions", "--from", "2026-01-01", "--to", "2026-03-01", "--due-soon-days", "100000000000"], ["--due-soon-days"])
             try expectUsage(d + ["--from", "2025-06-01"], ["--from and --to only apply with --transitions"])
             try expectUsage(d + ["--to", "2025-06-30", "--status", "overdue"], ["--transitions"])
             try expectUsage(d + ["--status", "late"], ["--status must be one of"])

@@ -33,13 +33,24 @@ struct IngestPrivacyTests {
     /// split or not, as a D-number (day + 40) too, in every identifier field.
     @Test(arguments: ["id", "episode", "patient", "institution", "unit", "author"])
     func anIdentityNumberInsideAnIdentifierIsRefused(field: String) {
-        for value in ["EP-\(Self.checked)", "P-150590-10023", "x\(Self.checked)y", "ID-55059000054"] {
+        for value in ["EP-\(Self.checked)", "P-150590-10023", "x\(Self.checked)y", "ID-55059000054",
+                      "EP-202401-\(Self.checked)", "EP-2024 150590-10023"] {
             let r = ingestReader().parse(ingestLine([(field, value)]))
             #expect(r.events.isEmpty, "\(field) \(value)")
             #expect(r.errors.first?.field == field, "\(field) \(value)")
             #expect(r.errors.first?.kind == .identityNumber, "\(field) \(value)")
             #expect(!(r.errors.first?.description.contains("10023") ?? true), "not echoed: \(field) \(value)")
         }
+    }
+
+    /// The targets a voiding or a correction names are identifiers too.
+    @Test func anIdentityNumberInsideAVoidedOrCorrectedIdIsRefused() {
+        let void = #"{"id":"r-9","voids":"r-\#(Self.checked)","reason":"feil","author":"u-2"}"#
+        #expect(ingestReader().parse(void).errors.first?.field == "voids")
+        let correct = ingestLine([("corrects", "r-202401-\(Self.checked)"), ("reason", "feil dato")])
+        let r = ingestReader().parse(correct)
+        #expect(r.errors.first?.field == "corrects", "\(r.errors)")
+        #expect(r.errors.first?.kind == .identityNumber)
     }
 
     /// Long digit runs, runs without a plausible birth date and runs failing the check digits are
