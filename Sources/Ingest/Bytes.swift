@@ -84,6 +84,17 @@ public enum IdentityNumber {
     /// Whether an identity-number-shaped run (six digits, an optional space or dash, five digits)
     /// occurs anywhere in the value: such a value is never quoted in a message.
     public static func occurs(in bytes: UnsafeRawBufferPointer) -> Bool { containsIdentityNumber(bytes) }
+
+    /// `text` with the digits of every identity-number-shaped run (the shape ``occurs(in:)``
+    /// looks for) replaced by `*`, every other byte kept: how a rejected line is copied into a
+    /// reject file, which must not repeat an identity number the line was rejected for.
+    public static func masked(_ text: String) -> String {
+        var t = text
+        return t.withUTF8 { b in
+            // Only ASCII digits change, to an ASCII byte: the result is as well formed as the input.
+            String(decoding: maskIdentityNumbers(UnsafeRawBufferPointer(b)), as: UTF8.self)
+        }
+    }
 }
 
 func looksLikeIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
@@ -122,6 +133,30 @@ func containsIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
         i = k
     }
     return false
+}
+
+/// A copy of `b` with the digits of every run that ``containsIdentityNumber(_:)`` would find
+/// replaced by `*`: a run of 11 or more digits, or a run of 6 or more digits, a space or dash and
+/// a run of 5 or more (both runs masked, the separator kept). The runs are judged on the original
+/// bytes, so a run masked as the tail of one shape still counts as the head of the next.
+func maskIdentityNumbers(_ b: UnsafeRawBufferPointer) -> [UInt8] {
+    var out = Array(b)
+    let n = b.count
+    @inline(__always) func mask(_ r: Range<Int>) { for k in r { out[k] = UInt8(ascii: "*") } }
+    var i = 0
+    while i < n {
+        guard ASCII.isDigit(b[i]) else { i += 1; continue }
+        var k = i
+        while k < n, ASCII.isDigit(b[k]) { k += 1 }
+        if k - i >= 11 { mask(i..<k) }
+        if k - i >= 6, k < n, b[k] == ASCII.space || b[k] == ASCII.dash {
+            var j = k + 1
+            while j < n, ASCII.isDigit(b[j]) { j += 1 }
+            if j - (k + 1) >= 5 { mask(i..<k); mask((k + 1)..<j) }
+        }
+        i = k
+    }
+    return out
 }
 
 /// Whether an 11-digit run in the value (optionally split 6 + 5 by a space or dash) could be a

@@ -32,6 +32,9 @@ enum Field: Int, CaseIterable, Sendable {
     static let registrationOnly: [Field] = [.episode, .patient, .institution, .unit, .setting, .code, .pathway, .event,
                                             .outcome, .date, .note, .emergencyAssessmentDate]
 
+    /// Fields that name something (keys, pseudonyms, places, people): no control characters but tab.
+    static let identifiers: [Field] = [.id, .voids, .corrects, .episode, .patient, .institution, .unit, .author]
+
     /// The CSV columns, in header order.
     static let csvColumns: [Field] = [.id, .episode, .patient, .institution, .unit, .setting, .code, .date, .author, .recordedAt]
     static let csvHeader = "id,episode,patient,institution,unit,setting,code,date,author,recordedAt"

@@ -45,6 +45,9 @@ public struct IngestError: Error, Sendable, Equatable, Hashable, CustomStringCon
         case tooLong = "too-long"
         case invalidCombination = "invalid-combination"
         case identityNumber = "identity-number"
+        /// A control character in a value: in an identifier anything but tab, in free text (note,
+        /// reason) anything but tab, line feed and carriage return.
+        case controlCharacter = "control-character"
         case invalidSetting = "invalid-setting"
         case invalidCode = "invalid-code"
         case invalidOutcome = "invalid-outcome"

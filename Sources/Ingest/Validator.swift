@@ -3,9 +3,9 @@ import Pathway
 /// Turns the scanned fields of one line into a ledger event, or the first structural problem.
 ///
 /// The checks run in a fixed order, so a line with several problems always gives the same message:
-/// first how the fields combine (`voids`, `corrects`, `reason`), then each field in the order
-/// id, voids/corrects, reason, episode, patient, institution, unit, setting, code, date, author,
-/// recordedAt, note, emergencyAssessmentDate.
+/// first how the fields combine (`voids`, `corrects`, `reason`), then identity numbers and control
+/// characters across the fields, then each field in the order id, voids/corrects, reason, episode,
+/// patient, institution, unit, setting, code, date, author, recordedAt, note, emergencyAssessmentDate.
 extension FieldSlots {
     private struct Stop: Error { let error: IngestError }
 
@@ -49,6 +49,21 @@ extension FieldSlots {
         for f in [Field.id, .voids, .corrects, .episode, .patient, .institution, .unit, .author]
         where has(f) && containsCheckedIdentityNumber(value(f)) {
             throw fail(ln, f, .identityNumber, "contains what looks like a national identity number (11 digits with a valid birth date and check digits); identity numbers are never stored — use the system's own ids or a pseudonym")
+        }
+
+        // No control characters: a NUL or an escape sequence in an id or a name is invisible in
+        // listings and can cut or rewrite what a terminal or another tool shows. Free text may be
+        // laid out in lines (and CSV quoting carries CRLF line breaks); tab is allowed everywhere.
+        // The other fields are checked against exact shapes below, which no control character fits.
+        for f in Field.identifiers where has(f) {
+            if let c = firstControlCharacter(value(f), allowingLineBreaks: false) {
+                throw fail(ln, f, .controlCharacter, "contains the control character \(c); identifiers may not contain control characters (only tab is allowed)")
+            }
+        }
+        for f in [Field.reason, .note] where has(f) {
+            if let c = firstControlCharacter(value(f), allowingLineBreaks: true) {
+                throw fail(ln, f, .controlCharacter, "contains the control character \(c); free text may contain tab, line feed and carriage return but no other control character")
+            }
         }
 
         let id = try key(ln, .id)
@@ -122,6 +137,17 @@ extension FieldSlots {
                                         note: note, emergencyAssessmentDate: emergency)
         if corrects { return .correction(Correction(target: target, reason: reason, replacement: registration)) }
         return .registration(registration)
+    }
+
+    /// The first C0 control character (U+0000–U+001F) other than tab, or DEL (U+007F), in `b`,
+    /// written as `U+00XX`; line feed and carriage return pass too when `allowingLineBreaks`.
+    /// Only ASCII bytes are controls here: UTF-8 continuation and lead bytes are all ≥ 0x80.
+    private func firstControlCharacter(_ b: UnsafeRawBufferPointer, allowingLineBreaks: Bool) -> String? {
+        for c in b where c < 0x20 || c == 0x7F {
+            if c == ASCII.tab || (allowingLineBreaks && (c == ASCII.newline || c == ASCII.cr)) { continue }
+            return "U+" + Quote.hex4(UInt32(c))
+        }
+        return nil
     }
 
     @inline(__always) private func string(_ f: Field) -> String { String(decoding: value(f), as: UTF8.self) }

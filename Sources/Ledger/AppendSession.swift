@@ -83,7 +83,10 @@ public final class AppendSession {
             let stored = try log.withEvent(at: existing, in: txnPointer!.pointee) { e in
                 (e.streamString, try EventFolder(symbols: symbols).parts(of: e).targetPosition)
             }!
-            stream = stored.0
+            // A line that names its episode is compared with that episode (the body does not
+            // carry it): the same registration sent again for another episode is a conflict, not
+            // a duplicate. A voiding names none; it lives in its target's episode.
+            if event.namedEpisode == nil { stream = stored.0 }
             if event.target != nil { targetPosition = stored.1 }
         } else if let target = event.target {
             let field = event.kind == .voiding ? "voids" : "corrects"
@@ -107,7 +110,9 @@ public final class AppendSession {
                 report.rejected.append(.init(line: line.line, field: field, message: "'\(target)' is already voided"))
                 return
             case .unknownTarget?:
-                report.rejected.append(.init(line: line.line, field: field, message: "'\(target)' is no longer in force: it was voided or replaced"))
+                // Every version of a live slot can be named (the newest correction wins), so a
+                // target that is not found was itself voided, or the registration it corrected was.
+                report.rejected.append(.init(line: line.line, field: field, message: "'\(target)' is no longer in force: it was voided, or the registration it corrected was"))
                 return
             case nil: break
             }
@@ -143,6 +148,12 @@ public final class AppendSession {
             outcome = try log.appendOne(EventLog.Pending(id: event.id, stream: stream, body: body),
                                         appendedAt: appendedAt, head: &head, versions: &versions,
                                         idKnownAbsent: knownAt == nil, in: &txnPointer!.pointee)
+        } catch LogError.idConflict(let id, let p) where report.firstPosition > 0 && p >= report.firstPosition {
+            // The clash is with an earlier line of this same batch, which is not stored yet (and,
+            // without --skip-invalid, never will be): name that line, not a log position.
+            let earlier = lineOfPosition[Int(p - report.firstPosition)]
+            report.rejected.append(.init(line: line.line, field: "id", message: "id '\(id)' appears earlier in this input (line \(earlier)) with different content; an id identifies one registration forever — use a new id, or a correction"))
+            return
         } catch let e as LogError {
             report.rejected.append(.init(line: line.line, field: "id", message: e.description))
             return

@@ -7,7 +7,7 @@ import Pathway
 struct IngestArguments: ParsableArguments {
     @Flag(help: "Print a machine-readable summary: appended, duplicates, rejected, findings.") var json = false
     @Flag(help: "Reject registrations that break a pathway rule instead of storing them with a finding. Rules a later registration can still satisfy (a missing A, H or E) are reported as findings, not rejected.") var strict = false
-    @Option(name: .customLong("skip-invalid"), help: ArgumentHelp("Append the good lines; write each rejected line with its reason to this file (NDJSON).", valueName: "REJECTFILE"))
+    @Option(name: .customLong("skip-invalid"), help: ArgumentHelp("Append the good lines; write each rejected line with its reason to this file (NDJSON), digit runs shaped like an identity number masked with *.", valueName: "REJECTFILE"))
     var skipInvalid: String?
 }
 
@@ -17,11 +17,15 @@ id,episode,patient,institution,unit,setting,code,date,author,recordedAt. See doc
 
 A file is atomic: one structural error and nothing is appended; every bad line is listed with its \
 line number, field and what was expected. With --skip-invalid the good lines are appended and the \
-bad ones written to REJECTFILE. Registrations that break a pathway rule are stored and flagged as \
-findings, or rejected with --strict. Re-appending the same lines appends nothing (ids are idempotency keys).
+bad ones written to REJECTFILE (created or emptied before anything is appended; it may not be the \
+input), each with its reason and a copy of the line in which every identity-number-shaped run of \
+digits (11 or more, or 6 + space or dash + 5) is masked with *. Registrations that break a pathway \
+rule are stored and flagged as findings, or rejected with --strict. Re-appending the same lines \
+appends nothing (ids are idempotency keys).
 
 Exit codes: 0 all appended (or already present); 2 input rejected (nothing appended unless \
---skip-invalid); 3 store error.
+--skip-invalid); 3 store error, or REJECTFILE cannot be written; 64 usage error (a bad option, an \
+unreadable input, or a REJECTFILE that is the input or the store).
 """
 
 struct AppendCommand: ParsableCommand {
@@ -51,12 +55,17 @@ struct ImportCommand: ParsableCommand {
 /// Streams an input into one atomic append session.
 func runIngest(store: StoreOptions, args: IngestArguments, file: String, format: String, progress: Bool) throws {
     guard let fmt = InputFormat(rawValue: format) else { throw CLIError.usage("--format must be ndjson or csv, not '\(format)'") }
-    let ledger = try store.open(create: true)
     let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
     guard fd >= 0 else { throw CLIError.usage("cannot read \(file): \(String(cString: strerror(errno)))") }
     defer { if fd != 0 { close(fd) } }
     var st = stat()
-    let totalBytes = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int(st.st_size) : 0
+    let inputStat = fstat(fd, &st) == 0 ? st : nil
+    let totalBytes = inputStat.map { ($0.st_mode & S_IFMT) == S_IFREG ? Int($0.st_size) : 0 } ?? 0
+    // The reject file is opened before anything is appended: one that cannot be written would
+    // otherwise be found out only after the good lines were committed, with the rejected ones
+    // reported nowhere.
+    let rejectFile = try args.skipInvalid.map { try RejectFile(path: $0, input: inputStat, store: store.path) }
+    let ledger = try store.open(create: true)
     let bar = progress && isatty(2) == 1 ? ProgressBar(totalBytes: totalBytes) : nil
 
     var options = Ledger.AppendOptions(strict: args.strict, skipInvalid: args.skipInvalid != nil)
@@ -106,19 +115,72 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
         throw ExitCode(2)
     }
     bar?.finish()
-    if let path = args.skipInvalid {
+    // The good lines are committed: whatever happens to the reject file, the summary (which lists
+    // the rejected lines) is printed first.
+    let writeFailure = rejectFile.flatMap { $0.writeRejections(report.rejected, rawLines: rawLines) }
+    printReport(report, json: args.json, elapsed: monotonicSeconds() - t0, nothingAppended: false)
+    if let writeFailure, let rejectFile {
+        throw CLIError.store("the good lines were appended, but writing the rejected lines to \(rejectFile.path) failed: \(writeFailure); they are listed above")
+    }
+    if !report.rejected.isEmpty { throw ExitCode(2) }
+}
+
+/// The `--skip-invalid` file, created (or emptied) when the command starts so that a path that
+/// cannot be written stops it before anything is appended.
+final class RejectFile {
+    let path: String
+    private var fd: Int32
+
+    /// Refuses (usage error) a path that is the input itself or one of the store's files — emptying
+    /// it would destroy what is being read or appended to — then opens it for writing, truncated.
+    /// `input`: the input's `fstat`, when it has one.
+    init(path: String, input: stat?, store: String) throws {
+        self.path = path
+        var st = stat()
+        if stat(path, &st) == 0 {
+            func same(_ other: stat) -> Bool { other.st_dev == st.st_dev && other.st_ino == st.st_ino }
+            if let input, same(input) {
+                throw CLIError.usage("--skip-invalid \(path) is the input file itself; writing the rejected lines there would overwrite the input — give another path")
+            }
+            for name in ["data.mdb", "lock.mdb"] {
+                var s = stat()
+                if stat(store + "/" + name, &s) == 0, same(s) {
+                    throw CLIError.usage("--skip-invalid \(path) is the store's \(name); writing the rejected lines there would destroy the store — give another path")
+                }
+            }
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw CLIError.store("cannot write the reject file \(path): \(String(cString: strerror(errno))); nothing was appended")
+        }
+    }
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Writes one line per rejection, in line order, and closes the file: `{"line","reason","input"}`,
+    /// the input copied with its identity-number-shaped digit runs masked (a line rejected for
+    /// holding one must not repeat it). Returns the system's reason when writing fails.
+    func writeRejections(_ rejected: [Ledger.Rejection], rawLines: [Int: String]) -> String? {
         var text = ""
-        for r in report.rejected.sorted(by: { $0.line < $1.line }) {
+        for r in rejected.sorted(by: { $0.line < $1.line }) {
             var o = "{\"line\":\(r.line),"
             JSONText.key("reason", into: &o); JSONText.string(r.description, into: &o)
-            o += ","; JSONText.key("input", into: &o); JSONText.string(rawLines[r.line] ?? "", into: &o)
+            o += ","; JSONText.key("input", into: &o); JSONText.string(IdentityNumber.masked(rawLines[r.line] ?? ""), into: &o)
             o += "}\n"
             text += o
         }
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)) else { throw CLIError.usage("cannot write \(path)") }
+        var failure: Int32 = 0
+        text.withUTF8 { b in
+            var off = 0
+            while off < b.count {
+                let n = write(fd, b.baseAddress! + off, b.count - off)
+                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
+                off += n
+            }
+        }
+        if close(fd) != 0 && failure == 0 { failure = errno }
+        fd = -1
+        return failure == 0 ? nil : String(cString: strerror(failure))
     }
-    printReport(report, json: args.json, elapsed: monotonicSeconds() - t0, nothingAppended: false)
-    if !report.rejected.isEmpty { throw ExitCode(2) }
 }
 
 func printReport(_ r: Ledger.AppendReport, json: Bool, elapsed: Double, nothingAppended: Bool) {

@@ -41,15 +41,17 @@ struct IngestCSVTests {
         let text = "\"id\",\"episode\",patient,institution,unit,setting,code,date,author,recordedAt\n"
             + "\"r-1\",EP-1,P-7f3a,\"HF, Vest\",\"TSB \"\"POL\"\"\",outpatient,D01A,2026-01-05,u-17,\"\"\r\n"
             + "r-2,EP-1,P-7f3a,\"HF\r\nVest\",\"a\nb\",outpatient,D01M,2026-01-06,\"u,17\",\n"
-            + "r-3,EP-1,P-7f3a,HF-Vest,TSB-POL,outpatient,D01E,2026-01-07,u-17,\n"
+            + "r-3,EP-1,P-7f3a,HF-Vest,TSB-POL,outpatient,D01E,2026-01-07,\"u,17\",\n"
         let (events, errors) = parse(text)
-        #expect(errors == [])
+        // The record with two quoted line breaks starts on line 3 and is read whole; identifiers
+        // may not hold line breaks (control characters), so it is refused there. The next record
+        // starts on line 6.
+        #expect(errors.map(\.description) == ["line 3: field 'institution': contains the control character U+000D; identifiers may not contain control characters (only tab is allowed)"])
         let regs = registrations(events)
-        #expect(regs.map(\.institution) == ["HF, Vest", "HF\r\nVest", "HF-Vest"])
-        #expect(regs.map(\.unit) == ["TSB \"POL\"", "a\nb", "TSB-POL"])
-        #expect(regs.map(\.author) == ["u-17", "u,17", "u-17"])
-        // The record with two quoted line breaks starts on line 3; the next one on line 6.
-        #expect(events.map(\.line) == [2, 3, 6])
+        #expect(regs.map(\.institution) == ["HF, Vest", "HF-Vest"])
+        #expect(regs.map(\.unit) == ["TSB \"POL\"", "TSB-POL"])
+        #expect(regs.map(\.author) == ["u-17", "u,17"])
+        #expect(events.map(\.line) == [2, 6])
         // The raw record handed to forEachLine is the whole multi-line record, terminator excluded.
         var raws: [String] = []
         Array(text.utf8).withUnsafeBytes { buf in
@@ -67,8 +69,15 @@ struct IngestCSVTests {
                                recordedAt: Instant(rfc3339: "2026-02-28T12:00:00Z"))
         let line = CSVWriter.line(for: reg)
         let (events, errors) = parse(header + "\n" + line + "\n")
-        #expect(errors == [])
-        #expect(registrations(events) == [reg])
+        if s.contains("\n") || s.contains("\r") {
+            // Written quoted and read back whole, then refused: identifiers hold no line breaks.
+            #expect(errors.map(\.kind) == [.controlCharacter])
+            #expect(errors.first?.field == "id")
+            #expect(events.isEmpty)
+        } else {
+            #expect(errors == [])
+            #expect(registrations(events) == [reg])
+        }
         let needsQuotes = s.contains(",") || s.contains("\"") || s.contains("\n") || s.contains("\r")
         #expect(line.hasPrefix("\"") == needsQuotes)
     }
@@ -105,6 +114,10 @@ struct IngestCSVTests {
              "line 3: field 'episode': must not be empty"),
             ("r-2,EP-1,P-7f3a,HF-Vest,TSB-POL,day,D01A,2026-01-05,u-17,",
              #"line 3: field 'setting': expected "outpatient" or "inpatient", got "day""#),
+            ("r-2,EP-1,P-7f3a,HF\u{0}Vest,TSB-POL,outpatient,D01A,2026-01-05,u-17,",
+             "line 3: field 'institution': contains the control character U+0000; identifiers may not contain control characters (only tab is allowed)"),
+            ("r-2,EP-1,P-7f3a,HF-Vest,TSB-POL,outpatient,D01A,2026-01-05,\"u\n17\",",
+             "line 3: field 'author': contains the control character U+000A; identifiers may not contain control characters (only tab is allowed)"),
             ("r-2,EP-1,P-7f3a,HF-Vest,TSB-POL,outpatient,D01A,2026-01-05,u-17,soon",
              #"line 3: field 'recordedAt': expected an RFC 3339 instant such as 2026-01-05T10:15:00Z, got "soon""#),
         ]

@@ -89,6 +89,19 @@ private let fieldCases: [IngestErrorCase] = [
     .init(ingestLine([("patient", " 99999999999 ")]), "line 3: field 'patient': looks like a national identity number (11 digits); expected a pseudonym, the ledger never stores identity numbers"),
     .init(ingestLine([("setting", "01017012345")]), "line 3: field 'setting': expected \"outpatient\" or \"inpatient\", got a value that is not shown (it looks like an identity number)"),
     .init(ingestLine([("date", "pnr 010170-12345")]), "line 3: field 'date': expected a calendar date YYYY-MM-DD, got a value that is not shown (it looks like an identity number)"),
+    // control characters: none but tab in an identifier, none but tab and line breaks in free text
+    .init(ingestLine([("author", "u\u{0}v")]), "line 3: field 'author': contains the control character U+0000; identifiers may not contain control characters (only tab is allowed)"),
+    .init(ingestLine([("patient", "P-\u{1B}[2J")]), "line 3: field 'patient': contains the control character U+001B; identifiers may not contain control characters (only tab is allowed)"),
+    .init(ingestLine([("id", "r-1\u{7F}")]), "line 3: field 'id': contains the control character U+007F; identifiers may not contain control characters (only tab is allowed)"),
+    .init(ingestLine([("episode", "EP\n1")]), "line 3: field 'episode': contains the control character U+000A; identifiers may not contain control characters (only tab is allowed)"),
+    .init(ingestLine([("institution", "HF\r")]), "line 3: field 'institution': contains the control character U+000D; identifiers may not contain control characters (only tab is allowed)"),
+    .init(ingestLine([("unit", "\u{1}")]), "line 3: field 'unit': contains the control character U+0001; identifiers may not contain control characters (only tab is allowed)"),
+    .init(ingestLine([("corrects", "r-0\u{0}"), ("reason", "x")]), "line 3: field 'corrects': contains the control character U+0000; identifiers may not contain control characters (only tab is allowed)"),
+    .init(#"{"id":"x","voids":"r\u0001","reason":"r","author":"a"}"#, "line 3: field 'voids': contains the control character U+0001; identifiers may not contain control characters (only tab is allowed)"),
+    .init(ingestLine([("note", "a\u{0}b")]), "line 3: field 'note': contains the control character U+0000; free text may contain tab, line feed and carriage return but no other control character"),
+    .init(#"{"id":"x","voids":"r-1","reason":"feil\u001b","author":"a"}"#, "line 3: field 'reason': contains the control character U+001B; free text may contain tab, line feed and carriage return but no other control character"),
+    // an identity number is refused before a control character is looked for
+    .init(ingestLine([("patient", "P-15059010023"), ("author", "u\u{0}")]), "line 3: field 'patient': contains what looks like a national identity number (11 digits with a valid birth date and check digits); identity numbers are never stored — use the system's own ids or a pseudonym"),
     // recordedAt
     .init(ingestLine([("recordedAt", "yesterday")]), #"line 3: field 'recordedAt': expected an RFC 3339 instant such as 2026-01-05T10:15:00Z, got "yesterday""#),
     .init(ingestLine([("recordedAt", "2026-01-05T25:00:00Z")]), #"line 3: field 'recordedAt': expected an RFC 3339 instant such as 2026-01-05T10:15:00Z, got "2026-01-05T25:00:00Z""#),
@@ -209,6 +222,17 @@ struct IngestErrorTests {
             #expect(errors == [], "\(ok)")
             #expect(events.count == 3)
         }
+    }
+
+    @Test("tab is allowed in every text field, line feed and carriage return in free text")
+    func allowedControlCharacters() {
+        let line = ingestLine([("id", "r\t3"), ("author", "u\t17"), ("note", "line 1\r\nline 2\tend")])
+        let (events, errors) = ingestParseThird(line)
+        #expect(errors == [])
+        guard case .registration(let r)? = events.last?.event else { Issue.record("no registration"); return }
+        #expect(r.id == "r\t3")
+        #expect(r.note == "line 1\r\nline 2\tend")
+        #expect(ingestParseThird(ingestLine([("note", "x\u{7F}")])).errors.first?.kind == .controlCharacter)
     }
 
     @Test("invalid UTF-8 is reported with its column")

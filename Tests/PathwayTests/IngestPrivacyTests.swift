@@ -62,6 +62,27 @@ struct IngestPrivacyTests {
         }
     }
 
+    /// How a reject file copies a rejected line: the digits of every identity-number-shaped run
+    /// become `*`, whatever the check digits; every other byte stays.
+    @Test func maskingReplacesTheDigitsOfEveryIdentityShapedRun() {
+        let cases: [(String, String)] = [
+            ("15038512363", "***********"),
+            (#"{"patient":"15038512363","note":"pnr 150385 12363."}"#, #"{"patient":"***********","note":"pnr ****** *****."}"#),
+            ("150385-12363", "******-*****"),
+            ("ordre 123456789012345", "ordre ***************"),
+            ("123456 123456 12345", "****** ****** *****"),
+            ("æ15038512363ø", "æ***********ø"),
+            // Not the shape: kept as they are.
+            ("1503851236", "1503851236"), ("150385 1236", "150385 1236"), ("15038 512363", "15038 512363"),
+            ("150385--12363", "150385--12363"), ("2026-01-05", "2026-01-05"), ("", ""),
+        ]
+        for (input, masked) in cases {
+            #expect(IdentityNumber.masked(input) == masked, "\(input)")
+            var m = IdentityNumber.masked(input)
+            #expect(!m.withUTF8 { IdentityNumber.occurs(in: UnsafeRawBufferPointer($0)) }, "\(input)")
+        }
+    }
+
     @Test func elevenDigitsWithoutValidCheckDigitsAreAllowedInFreeText() {
         // An order number or a phone number with a country code is not an identity number.
         let r = ingestReader().parse(ingestLine([("note", "ordre 12345678901")]))

@@ -86,9 +86,15 @@ struct IngestRoundTripTests {
                                      emergency: CivilDate(year: 2026, month: 1, day: 10))
         let line = NDJSONWriter.line(for: .registration(reg))
         #expect(line == #"{"id":"r-1","episode":"EP-1","patient":"P-7f3a","institution":"HF-Vest","unit":"TSB-POL","setting":"outpatient","code":"D01A","date":"2026-01-20","author":"u-17","recordedAt":"2026-01-20T08:30:00.25Z","note":"ringt \"Kari\"\\ i går\n\tæøå 😀 \u0001","emergencyAssessmentDate":"2026-01-10"}"#)
-        let (events, errors) = ingestReader().parse(line)
+        // The writer escapes every control character; the reader refuses those free text may not
+        // hold (all but tab, line feed and carriage return).
+        #expect(ingestReader().parse(line).errors.map(\.kind) == [.controlCharacter])
+        let readable = ingestRegistration(.A, note: "ringt \"Kari\"\\ i går\n\tæøå 😀\r",
+                                          recordedAt: Instant(rfc3339: "2026-01-20T09:30:00.25+01:00"),
+                                          emergency: CivilDate(year: 2026, month: 1, day: 10))
+        let (events, errors) = ingestReader().parse(NDJSONWriter.line(for: .registration(readable)))
         #expect(errors == [])
-        #expect(events.first?.event == .registration(reg))
+        #expect(events.first?.event == .registration(readable))
 
         let voiding = LedgerEvent.voiding(Voiding(id: "v-1", target: "r-1", reason: "dup", author: "u-2",
                                                   recordedAt: Instant(rfc3339: "2026-01-21T00:00:00Z")))
@@ -103,7 +109,7 @@ struct IngestRoundTripTests {
 
     @Test("JSON escapes decode, including \\u escapes and surrogate pairs")
     func escapes() {
-        let line = #"{"id":"r\u002d1","episode":"EP\/1","patient":"P-\u00e6\u00F8","institution":"HF \"Vest\"","unit":"a\\b\nc\td\b\f\r","setting":"out\u0070atient","code":"D01\u0041","date":"2026-01-05","author":"u-\ud83d\ude00","note":"\u0000"}"#
+        let line = #"{"id":"r\u002d1","episode":"EP\/1","patient":"P-\u00e6\u00F8","institution":"HF \"Vest\"","unit":"a\\b\tc","setting":"out\u0070atient","code":"D01\u0041","date":"2026-01-05","author":"u-\ud83d\ude00","note":"l1\nl2\r\u0009"}"#
         let (events, errors) = ingestReader().parse(line)
         #expect(errors == [])
         guard case .registration(let r)? = events.first?.event else { Issue.record("no registration"); return }
@@ -111,11 +117,18 @@ struct IngestRoundTripTests {
         #expect(r.episode == "EP/1")
         #expect(r.patient == "P-æø")
         #expect(r.institution == "HF \"Vest\"")
-        #expect(r.unit == "a\\b\nc\td\u{08}\u{0C}\r")
+        #expect(r.unit == "a\\b\tc")
         #expect(r.setting == .outpatient)
         #expect(r.code == .A)
         #expect(r.author == "u-😀")
-        #expect(r.note == "\u{0}")
+        #expect(r.note == "l1\nl2\r\t")
+        // \b, \f and \u00XX decode to control characters too, which no field but free text (tab,
+        // line feed, carriage return) takes: the refusal names the decoded character.
+        for (escape, shown) in [(#"\b"#, "U+0008"), (#"\f"#, "U+000C"), (#"\u0000"#, "U+0000"), (#"\u001F"#, "U+001F"), (#"\n"#, "U+000A")] {
+            let l = ingestBaseLine.replacing(#""author":"u-17""#, with: #""author":"u"# + escape + #"""#, maxReplacements: 1)
+            #expect(ingestReader().parse(l).errors.map(\.description)
+                    == ["line 1: field 'author': contains the control character \(shown); identifiers may not contain control characters (only tab is allowed)"])
+        }
         // Escaped keys name the same fields.
         let escapedKey = ingestBaseLine.replacing(#""author""#, with: #""\u0061uthor""#, maxReplacements: 1)
         #expect(ingestReader().parse(escapedKey).errors == [])
