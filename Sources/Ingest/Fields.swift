@@ -34,6 +34,10 @@ enum Field: Int, CaseIterable, Sendable {
 
     /// Fields that name something (keys, pseudonyms, places, people): no control characters but tab.
     static let identifiers: [Field] = [.id, .voids, .corrects, .episode, .patient, .institution, .unit, .author]
+    /// The same without the patient, whose identity-number check has a message of its own.
+    static let identifiersButPatient: [Field] = [.id, .voids, .corrects, .episode, .institution, .unit, .author]
+    /// Free text, in the order its checks report.
+    static let freeText: [Field] = [.note, .reason]
 
     /// The CSV columns, in header order.
     static let csvColumns: [Field] = [.id, .episode, .patient, .institution, .unit, .setting, .code, .date, .author, .recordedAt]
