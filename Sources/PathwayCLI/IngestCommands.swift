@@ -95,9 +95,15 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
                 bytesRead += batch.bytes
                 lines += batch.lines
                 for r in batch.rejections { session.reject(r) }
-                for p in batch.parsed { try session.append(p) }
-                events += batch.parsed.count
                 for (line, text) in batch.raw { rawLines[line] = text }
+                // Only the text of lines the store refuses is kept (for the reject file): holding
+                // every line of a big import until the commit would cost as much memory as the input.
+                for (k, p) in batch.parsed.enumerated() {
+                    let refusedBefore = session.report.rejected.count
+                    try session.append(p)
+                    if keepRaw, session.report.rejected.count > refusedBefore { rawLines[p.line] = batch.parsedRaw[k] }
+                }
+                events += batch.parsed.count
                 bar?.update(bytes: bytesRead, events: events)
             }
             // Every line read must be accounted for before anything commits.
@@ -289,7 +295,10 @@ final class ParsePipeline: @unchecked Sendable {
     struct Batch {
         var parsed: [ParsedLine] = []
         var rejections: [Ledger.Rejection] = []
+        /// With `keepRaw`: the text of each line the parser rejected, by line number …
         var raw: [(Int, String)] = []
+        /// … and of each parsed line, parallel to `parsed` (dropped once appended, unless refused).
+        var parsedRaw: [String] = []
         var bytes = 0
         var lines = 0
     }
@@ -310,7 +319,7 @@ final class ParsePipeline: @unchecked Sendable {
                 switch result {
                 case .success(let p):
                     batch.parsed.append(p)
-                    if keepRaw { batch.raw.append((p.line, String(decoding: raw, as: UTF8.self))) }
+                    if keepRaw { batch.parsedRaw.append(String(decoding: raw, as: UTF8.self)) }
                 case .failure(let e):
                     batch.rejections.append(Ledger.Rejection(line: e.line, field: e.field, message: e.message))
                     if keepRaw { batch.raw.append((e.line, String(decoding: raw, as: UTF8.self))) }

@@ -206,6 +206,13 @@ import Darwin
             #expect(skipped.json?["appended"] as? Int == 2)
             let message = (skipped.json?["rejected"] as? [[String: Any]])?.first?["message"] as? String
             #expect(message?.contains("appears earlier in this input (line 1)") == true, "\(skipped.stdout)")
+            // The reject file holds the refused line's own text — a refusal made by the store, not
+            // the parser, so only that line's text was kept.
+            let rejected = try String(contentsOfFile: dir + "/rej.ndjson", encoding: .utf8).split(separator: "\n")
+            #expect(rejected.count == 1, "\(rejected)")
+            let entry = try JSONSerialization.jsonObject(with: Data((rejected.first ?? "").utf8)) as? [String: Any]
+            #expect(entry?["line"] as? Int == 3)
+            #expect(entry?["input"] as? String == batch[2], "\(String(describing: entry))")
             // Against the stored log, it is the stored position that is named.
             try expectRefused([l.reg("n-1", "EP-3", "D01A", "2026-01-07")], store, dir, line: 1, field: "id",
                               message: "id 'n-1' is already stored at position 4 with different content")
