@@ -174,15 +174,7 @@ final class RejectFile {
             o += "}\n"
             text += o
         }
-        var failure: Int32 = 0
-        text.withUTF8 { b in
-            var off = 0
-            while off < b.count {
-                let n = write(fd, b.baseAddress! + off, b.count - off)
-                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
-                off += n
-            }
-        }
+        var failure = writeAll(fd, text)
         if close(fd) != 0 && failure == 0 { failure = errno }
         fd = -1
         return failure == 0 ? nil : String(cString: strerror(failure))

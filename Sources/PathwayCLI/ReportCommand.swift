@@ -52,16 +52,7 @@ func writeFile(_ path: String, _ text: String) throws {
     // mkstemp makes the file 0600; what is written here is meant to be handed on.
     let mask = umask(0); umask(mask)
     fchmod(fd, 0o666 & ~mask)
-    var failure: Int32 = 0
-    var t = text
-    t.withUTF8 { b in
-        var off = 0
-        while off < b.count {
-            let n = write(fd, b.baseAddress! + off, b.count - off)
-            if n < 0 { if errno == EINTR { continue }; failure = errno; return }
-            off += n
-        }
-    }
+    var failure = writeAll(fd, text)
     if close(fd) != 0 && failure == 0 { failure = errno }
     if failure == 0 && rename(temporary, path) != 0 { failure = errno }
     if failure != 0 {

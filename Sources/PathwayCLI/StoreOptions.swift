@@ -81,17 +81,23 @@ func run(_ body: () throws -> Void) throws {
     }
 }
 
-/// Writes all of `s` to a file descriptor (no `FILE*`: stdio's globals are not concurrency-safe).
-func writeAll(_ fd: Int32, _ s: String) {
+/// Writes all of `s` to a file descriptor (no `FILE*`: stdio's globals are not concurrency-safe),
+/// retrying short writes and interruptions. Returns 0, or the `errno` of the write that failed;
+/// the descriptor stays open.
+@discardableResult
+func writeAll(_ fd: Int32, _ s: String) -> Int32 {
+    var failure: Int32 = 0
     var t = s
     t.withUTF8 { b in
         var off = 0
         while off < b.count {
             let n = write(fd, b.baseAddress! + off, b.count - off)
-            if n <= 0 { break }
+            if n < 0 { if errno == EINTR { continue }; failure = errno; return }
+            if n == 0 { failure = EIO; return }
             off += n
         }
     }
+    return failure
 }
 
 func printError(_ s: String) {

@@ -9,16 +9,7 @@ import Pathway
 @Suite struct CLITests {
     let l = Lines()
 
-    func write(_ lines: [String], to path: String) throws {
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
-    }
 
-    /// `pathway stats --json` for a store: its event count.
-    func events(_ store: String) throws -> Int? {
-        let r = try pathway(["stats", "--store", store, "--json"])
-        #expect(r.status == 0, "stats: \(r.stderr)")
-        return r.json?["events"] as? Int
-    }
 
     /// Three registrations whose second line has an impossible date.
     var withBadLine: [String] {

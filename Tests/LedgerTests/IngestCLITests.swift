@@ -13,16 +13,7 @@ import Darwin
     /// A fødselsnummer with a plausible birth date and valid check digits (synthetic).
     static let fnr = "15038512363"
 
-    func write(_ lines: [String], to path: String) throws {
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
-    }
 
-    /// `pathway stats --json` for a store: its event count.
-    func events(_ store: String) throws -> Int? {
-        let r = try pathway(["stats", "--store", store, "--json"])
-        #expect(r.status == 0, "stats: \(r.stderr)")
-        return r.json?["events"] as? Int
-    }
 
     /// A store holding EP-1's opening (r-1 A, r-2 M) and EP-2's start (r-3 A).
     func seededStore(_ dir: String, _ name: String) throws -> String {

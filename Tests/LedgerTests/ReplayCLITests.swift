@@ -7,9 +7,6 @@ import Pathway
 @Suite struct ReplayCLITests {
     let l = Lines()
 
-    func write(_ lines: [String], to path: String) throws {
-        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
-    }
 
     /// A registration line with more fields.
     func with(_ line: String, _ extra: String) -> String { String(line.dropLast()) + "," + extra + "}" }

@@ -353,3 +353,17 @@ final class Child: @unchecked Sendable {
         return sig == 0 ? .code((status >> 8) & 0xff) : .signal(sig)
     }
 }
+
+// MARK: - Command-line test helpers
+
+/// Writes NDJSON lines (one per element, each ended by a newline) to `path`.
+func write(_ lines: [String], to path: String) throws {
+    try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: path))
+}
+
+/// `pathway stats --json` for a store: its event count.
+func events(_ store: String) throws -> Int? {
+    let r = try pathway(["stats", "--store", store, "--json"])
+    #expect(r.status == 0, "stats: \(r.stderr)")
+    return r.json?["events"] as? Int
+}
