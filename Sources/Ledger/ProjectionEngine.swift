@@ -22,6 +22,9 @@ public final class ProjectionEngine: @unchecked Sendable {
     let log: EventLog
     let meta: Database
     public let projections: [EpisodeProjection]
+    /// Per projection, itself as a ``CellProjection`` when it is one: cast once here, since a
+    /// dynamic cast to a protocol costs more than some projections' work for one episode.
+    let cellProjections: [CellProjection?]
     /// Per projection, per generation (0 = a, 1 = b), its databases.
     let databases: [[[Database]]]
     let historyIndex: Int
@@ -40,6 +43,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             preconditionFailure("projection '\(p.name)' is additive but not a CellProjection: the engine sums counters only as cells")
         }
         projections = all
+        cellProjections = all.map { $0 as? CellProjection }
         historyIndex = 0
         var dbs: [[[Database]]] = []
         for p in all {
@@ -179,7 +183,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         for p in self.projections.indices {
             let dbs = try activeDatabases(p, in: txn)
             let proj = self.projections[p]
-            if let cp = proj as? CellProjection {
+            if let cp = cellProjections[p] {
                 let parts: [CellSums] = parallelMap(runs) { r in
                     let deltas = CellSums(capacity: (bounds[r + 1] - bounds[r]) * 4)
                     for slot in order[bounds[r]..<bounds[r + 1]] {
@@ -468,9 +472,8 @@ public final class ProjectionEngine: @unchecked Sendable {
         // Sized for a few cells per episode (they saturate at some hundred thousand per core), so a
         // big rebuild does not grow its tables several times over.
         let cellCapacity = Swift.min(Swift.max(fold.episodeCount * 3, 1 << 12), 1 << 19)
-        let cellPools: [CellSumsPool?] = projections.map { $0 is CellProjection ? CellSumsPool(capacity: cellCapacity) : nil }
-        // Cast once: a dynamic cast per episode and projection costs more than some projections do.
-        let cellProjections = projections.map { $0 as? CellProjection }
+        let cellProjections = targets.map { self.cellProjections[$0] }
+        let cellPools: [CellSumsPool?] = cellProjections.map { $0 == nil ? nil : CellSumsPool(capacity: cellCapacity) }
         var previous = [[UInt8]](repeating: [], count: targets.count)
 
         struct RunOutput {
