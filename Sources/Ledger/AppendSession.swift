@@ -14,6 +14,9 @@ public final class AppendSession {
     let appendedAt: String
     var txnPointer: UnsafeMutablePointer<WriteTransaction>?
     public internal(set) var report = Ledger.AppendReport()
+    /// How many lines have been refused so far: read after each append by a caller that keeps the
+    /// text of refused lines, without copying the whole report out of the session each time.
+    public var rejectedCount: Int { report.rejected.count }
     var head: EventLog.Head
     var versions: [String: UInt64] = [:]
     let symbols = SymbolTable()

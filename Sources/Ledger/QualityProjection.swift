@@ -171,10 +171,12 @@ extension Ledger {
         } else {
             try environment.read { txn in
                 let db = try engine.activeDatabases(named: "history", in: txn)[0]
+                // One name table for all episodes (names are interned once, as in a fold), not one
+                // table — five allocations — per episode.
+                let symbols = SymbolTable()
                 try txn.withCursor(db) { c in
                     var e = try c.first()
                     while let (k, v) = e {
-                        let symbols = SymbolTable()
                         guard v.count >= 16, let h = HistoryCodec.decode(UnsafeRawBufferPointer(rebasing: v[16...]), symbols: symbols) else {
                             throw LedgerError.damagedProjection("history", episode: String(decoding: k, as: UTF8.self))
                         }

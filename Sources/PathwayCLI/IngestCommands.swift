@@ -98,10 +98,14 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
                 for (line, text) in batch.raw { rawLines[line] = text }
                 // Only the text of lines the store refuses is kept (for the reject file): holding
                 // every line of a big import until the commit would cost as much memory as the input.
-                for (k, p) in batch.parsed.enumerated() {
-                    let refusedBefore = session.report.rejected.count
-                    try session.append(p)
-                    if keepRaw, session.report.rejected.count > refusedBefore { rawLines[p.line] = batch.parsedRaw[k] }
+                if keepRaw {
+                    for (k, p) in batch.parsed.enumerated() {
+                        let refusedBefore = session.rejectedCount
+                        try session.append(p)
+                        if session.rejectedCount > refusedBefore { rawLines[p.line] = batch.parsedRaw[k] }
+                    }
+                } else {
+                    for p in batch.parsed { try session.append(p) }
                 }
                 events += batch.parsed.count
                 bar?.update(bytes: bytesRead, events: events)
