@@ -139,22 +139,63 @@ func containsIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
 /// replaced by `*`: a run of 11 or more digits, or a run of 6 or more digits, a space or dash and
 /// a run of 5 or more (both runs masked, the separator kept). The runs are judged on the original
 /// bytes, so a run masked as the tail of one shape still counts as the head of the next.
+///
+/// The text is read as a JSON string would be: an escape such as `\u0031` counts as the character
+/// it stands for (the validator judged the decoded value, so a number spelled with escapes was
+/// refused and must be masked too) and a masked escape becomes one `*`. Other escapes (`\\`,
+/// `\"`, `\u00e6`…) are characters that are not digits, so `\\u0031` stays as it is. In a CSV
+/// line a literal `\u0031` is masked as a digit as well: that can only hide more, never less.
 func maskIdentityNumbers(_ b: UnsafeRawBufferPointer) -> [UInt8] {
-    var out = Array(b)
+    // The characters of the text: where each starts and ends in `b`, and the ASCII byte it stands
+    // for (0 for anything that is neither a digit nor a separator).
+    var starts: [Int] = [], ends: [Int] = [], chars: [UInt8] = []
+    starts.reserveCapacity(b.count); ends.reserveCapacity(b.count); chars.reserveCapacity(b.count)
+    @inline(__always) func hex(_ c: UInt8) -> UInt8? {
+        switch c {
+        case 48...57: c - 48
+        case 97...102: c - 87
+        case 65...70: c - 55
+        default: nil
+        }
+    }
     let n = b.count
-    @inline(__always) func mask(_ r: Range<Int>) { for k in r { out[k] = UInt8(ascii: "*") } }
     var i = 0
     while i < n {
-        guard ASCII.isDigit(b[i]) else { i += 1; continue }
-        var k = i
-        while k < n, ASCII.isDigit(b[k]) { k += 1 }
-        if k - i >= 11 { mask(i..<k) }
-        if k - i >= 6, k < n, b[k] == ASCII.space || b[k] == ASCII.dash {
-            var j = k + 1
-            while j < n, ASCII.isDigit(b[j]) { j += 1 }
-            if j - (k + 1) >= 5 { mask(i..<k); mask((k + 1)..<j) }
+        if b[i] == UInt8(ascii: "\\"), i + 1 < n {
+            if b[i + 1] == UInt8(ascii: "u"), i + 5 < n,
+               let h0 = hex(b[i + 2]), let h1 = hex(b[i + 3]), let h2 = hex(b[i + 4]), let h3 = hex(b[i + 5]) {
+                let scalar = UInt32(h0) << 12 | UInt32(h1) << 8 | UInt32(h2) << 4 | UInt32(h3)
+                starts.append(i); ends.append(i + 6); chars.append(scalar < 0x80 ? UInt8(scalar) : 0)
+                i += 6
+            } else {
+                starts.append(i); ends.append(i + 2); chars.append(0)
+                i += 2
+            }
+            continue
         }
-        i = k
+        starts.append(i); ends.append(i + 1); chars.append(b[i])
+        i += 1
+    }
+    let count = chars.count
+    var masked = [Bool](repeating: false, count: count)
+    @inline(__always) func digit(_ k: Int) -> Bool { ASCII.isDigit(chars[k]) }
+    var t = 0
+    while t < count {
+        guard digit(t) else { t += 1; continue }
+        var k = t
+        while k < count, digit(k) { k += 1 }
+        if k - t >= 11 { for m in t..<k { masked[m] = true } }
+        if k - t >= 6, k < count, chars[k] == ASCII.space || chars[k] == ASCII.dash {
+            var j = k + 1
+            while j < count, digit(j) { j += 1 }
+            if j - (k + 1) >= 5 { for m in t..<k { masked[m] = true }; for m in (k + 1)..<j { masked[m] = true } }
+        }
+        t = k
+    }
+    var out: [UInt8] = []
+    out.reserveCapacity(n)
+    for k in 0..<count {
+        if masked[k] { out.append(UInt8(ascii: "*")) } else { out.append(contentsOf: b[starts[k]..<ends[k]]) }
     }
     return out
 }

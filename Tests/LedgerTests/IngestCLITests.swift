@@ -152,11 +152,14 @@ import Darwin
                          noted,
                          ordered,
                          l.void("v-1", "no-such-id", reason: "feil"),
-                         l.reg("r-6", "EP-1", "D01M", "2026-01-09")]
+                         l.reg("r-6", "EP-1", "D01M", "2026-01-09"),
+                         // The same number spelled with JSON escapes: refused on its decoded value,
+                         // so the copy must not spell it out either.
+                         l.reg("r-7", "EP-1", "D01M", "2026-01-10", patient: "\\u0031\\u0035" + Self.fnr.dropFirst(2))]
             try write(lines, to: input)
             let r = try pathway(["append", input, "--store", store, "--skip-invalid", rejects])
             #expect(r.status == 2, "\(r.stderr)")
-            #expect(r.stdout.contains("appended 2, duplicates 0, rejected 5"), "\(r.stdout)")
+            #expect(r.stdout.contains("appended 2, duplicates 0, rejected 6"), "\(r.stdout)")
             let text = try String(contentsOfFile: rejects, encoding: .utf8)
             #expect(!text.contains(Self.fnr) && !text.contains(String(Self.fnr.suffix(5))), "\(text)")
             #expect(!text.contains("12345678901234"), "\(text)")
@@ -165,7 +168,7 @@ import Darwin
                 let o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
                 inputs[try #require(o["line"] as? Int)] = o["input"] as? String
             }
-            #expect(inputs.keys.sorted() == [2, 3, 4, 5, 6])
+            #expect(inputs.keys.sorted() == [2, 3, 4, 5, 6, 8])
             #expect(inputs[2] == lines[1].replacingOccurrences(of: Self.fnr, with: "***********"))
             #expect(inputs[3] == lines[2], "no identity number: byte for byte")
             #expect(inputs[4] == lines[3].replacingOccurrences(of: "\(Self.fnr.prefix(6)) \(Self.fnr.suffix(5))", with: "****** *****"))
@@ -173,6 +176,8 @@ import Darwin
             #expect(inputs[5] == lines[4].replacingOccurrences(of: "12345678901234", with: "**************"), "\(inputs[5] ?? "")")
             #expect(inputs[5]?.contains("4790012345") == true)
             #expect(inputs[6] == lines[5], "a store-stage rejection, byte for byte")
+            #expect(inputs[8] == lines[7].replacingOccurrences(of: "\\u0031\\u0035" + Self.fnr.dropFirst(2), with: "***********"),
+                    "\(inputs[8] ?? "")")
         }
     }
 

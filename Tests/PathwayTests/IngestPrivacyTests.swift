@@ -75,6 +75,14 @@ struct IngestPrivacyTests {
             // Not the shape: kept as they are.
             ("1503851236", "1503851236"), ("150385 1236", "150385 1236"), ("15038 512363", "15038 512363"),
             ("150385--12363", "150385--12363"), ("2026-01-05", "2026-01-05"), ("", ""),
+            // JSON escapes count as the characters they stand for; a masked escape becomes one `*`.
+            (#"{"patient":"\u00315038512363"}"#, #"{"patient":"***********"}"#),
+            (#"\u0031\u0035038\u00351236\u0033"#, "***********"),
+            (#"150385\u002012363"#, #"******\u0020*****"#),
+            (#"150385\u002D12363"#, #"******\u002D*****"#),
+            // Escapes that stand for other characters stay, and so does text that only looks like one.
+            (#"\u00e6\n\"15038\u00e6"#, #"\u00e6\n\"15038\u00e6"#),
+            (#"1503851\\u0032363"#, #"1503851\\u0032363"#),
         ]
         for (input, masked) in cases {
             #expect(IdentityNumber.masked(input) == masked, "\(input)")
