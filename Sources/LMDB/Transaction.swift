@@ -83,6 +83,9 @@ public struct WriteTransaction: ~Copyable, Transaction {
         public static let appendDuplicate = PutFlags(rawValue: UInt32(MDB_APPENDDUP))
         /// Fail with `MDB_KEYEXIST` rather than overwrite (`MDB_NOOVERWRITE`).
         public static let noOverwrite = PutFlags(rawValue: UInt32(MDB_NOOVERWRITE))
+        /// Through a cursor: replace the value at the cursor's position, whose key must be the one
+        /// given (`MDB_CURRENT`) — no second search of the tree.
+        public static let current = PutFlags(rawValue: UInt32(MDB_CURRENT))
     }
 
     public mutating func put(_ db: Database, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer,
@@ -164,6 +167,12 @@ public struct Cursor: ~Copyable {
         var n = 0
         try check(mdb_cursor_count(cursor, &n), "counting values in '\(db.name)'")
         return n
+    }
+
+    /// Deletes the entry at the cursor's position (write transactions only); the cursor then
+    /// stands before the entry that followed it.
+    public mutating func deleteCurrent() throws {
+        try check(mdb_cursor_del(cursor, 0), "deleting from '\(db.name)'")
     }
 
     /// Writes through the cursor (write transactions only).

@@ -147,10 +147,12 @@ extension CellProjection {
             return
         }
         let order = CellOrder(projection: self, groups: Array(Set(cells.map(\.group))), symbols: symbols)
-        let items = cells.indices.sorted { i, j in
-            let x = order.bucket(of: cells[i]), y = order.bucket(of: cells[j])
-            return x != y ? x < y : cells[i].code < cells[j].code
-        }
+        // Each cell's bucket looked up once, not twice per comparison.
+        var sortable: [(bucket: Int, code: UInt64, index: Int)] = []
+        sortable.reserveCapacity(cells.count)
+        for i in cells.indices { sortable.append((order.bucket(of: cells[i]), cells[i].code, i)) }
+        sortable.sort { a, b in a.bucket != b.bucket ? a.bucket < b.bucket : a.code < b.code }
+        let items = sortable.map { $0.index }
         try order.withKeyBuffer { buffer in
             for i in items {
                 let n = writeKey(code: cells[i].code, names: order.names[Int(order.rank(of: cells[i].group))], into: buffer)

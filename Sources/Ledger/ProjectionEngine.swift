@@ -197,11 +197,18 @@ public final class ProjectionEngine: @unchecked Sendable {
                 for part in parts.dropFirst() { deltas.merge(part) }
                 var cells: [Cell] = [], sums: [Counts] = []
                 deltas.forEach { cell, sum in if !sum.isZero { cells.append(cell); sums.append(sum) } }
-                let db = dbs[0]
-                try cp.forEachKeyInOrder(of: cells, symbols: symbols) { i, key in
-                    let current = try txn.get(db, key).flatMap { Counts(bytes: $0) } ?? .zero
-                    let next = current + sums[i]
-                    if next.isZero { _ = try txn.delete(db, key) } else { try next.withBytes { try txn.put(db, key, $0) } }
+                // One cursor walks the cells in key order: consecutive cells mostly share a leaf
+                // page, which LMDB searches without descending from the root, and an existing cell
+                // is replaced or deleted where the cursor stands instead of being searched again.
+                try txn.withCursor(dbs[0]) { cursor in
+                    try cp.forEachKeyInOrder(of: cells, symbols: symbols) { i, key in
+                        if let found = try cursor.seek(exactly: key) {
+                            let next = (Counts(bytes: found.value) ?? .zero) + sums[i]
+                            if next.isZero { try cursor.deleteCurrent() } else { try next.withBytes { try cursor.put(key, $0, flags: .current) } }
+                        } else {
+                            try sums[i].withBytes { try cursor.put(key, $0) }
+                        }
+                    }
                 }
             } else {
                 // Per episode: the keys to delete and the records to put.
