@@ -198,6 +198,24 @@ public struct CursorSet {
     public func first(_ i: Int) throws -> Cursor.Entry? { try op(i, MDB_FIRST) }
     public func next(_ i: Int) throws -> Cursor.Entry? { try op(i, MDB_NEXT) }
 
+    /// Positions cursor `i` at `key` exactly (nil when absent). A cursor already on the leaf that
+    /// holds `key` searches only that page.
+    public func seek(_ i: Int, exactly key: UnsafeRawBufferPointer) throws -> Cursor.Entry? {
+        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress)), v = MDB_val()
+        let rc = mdb_cursor_get(cursors[i], &k, &v, MDB_SET_KEY)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "moving a cursor on '\(dbs[i].name)'")
+        return (view(k), view(v))
+    }
+
+    /// Deletes `key` through cursor `i` when it is there (write transactions only); whether it was.
+    @discardableResult
+    public func delete(_ i: Int, _ key: UnsafeRawBufferPointer) throws -> Bool {
+        guard try seek(i, exactly: key) != nil else { return false }
+        try check(mdb_cursor_del(cursors[i], 0), "deleting from '\(dbs[i].name)'")
+        return true
+    }
+
     /// Writes through cursor `i` (write transactions only). With `.append`, a cursor that stays on
     /// the last page appends without searching the tree from its root: a rebuild writes a million
     /// records per database this way.

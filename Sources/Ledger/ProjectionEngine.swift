@@ -226,10 +226,16 @@ public final class ProjectionEngine: @unchecked Sendable {
                     }
                     return changes
                 }
-                for part in parts {
-                    for change in part {
-                        for r in change.deletes { try txn.delete(dbs[r.database], r.key) }
-                        for r in change.puts { try txn.put(dbs[r.database], r.key, r.value) }
+                // Through one cursor per database: the episodes come in key order, so a cursor
+                // mostly finds the next key on the leaf it already stands on.
+                try txn.withCursors(dbs) { cursors in
+                    for part in parts {
+                        for change in part {
+                            for r in change.deletes { try r.key.withUnsafeBytes { _ = try cursors.delete(r.database, $0) } }
+                            for r in change.puts {
+                                try r.key.withUnsafeBytes { k in try r.value.withUnsafeBytes { v in try cursors.put(r.database, k, v) } }
+                            }
+                        }
                     }
                 }
             }
