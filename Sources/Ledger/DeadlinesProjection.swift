@@ -27,8 +27,8 @@ public struct DeadlinesProjection: EpisodeProjection {
         let timers = s.derived.timers(rules: rules)
         guard !timers.isEmpty else { return }
         var value: [UInt8] = []
-        putString(s.symbols.name(m.institution), &value)
-        putString(s.symbols.name(m.unit), &value)
+        putName(m.institution, s.symbols, &value)
+        putName(m.unit, s.symbols, &value)
         value.append(contentsOf: Deadlines.encode(timers))
         sink.put(database: 0, key: Array(s.episode.utf8), value: value)
         var lastOpen: CivilDate? = nil   // nil: some timer never closes

@@ -17,17 +17,19 @@ public struct EpisodeStateProjection: EpisodeProjection {
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
         guard !s.marks.isEmpty || s.version > 0 else { return }
         var state = EpisodeState(marks: s.marks, milestones: s.derived.milestones)
-        let patient = s.symbols.name(state.milestones.patient)
-        let institution = s.symbols.name(state.milestones.institution)
-        let unit = s.symbols.name(state.milestones.unit)
-        state.milestones.patient = 0; state.milestones.institution = 0; state.milestones.unit = 0
-        var value = BigEndian.bytes(s.version) + BigEndian.bytes(s.lastPosition)
+        let patient = state.milestones.patient
+        var value: [UInt8] = []
+        value.reserveCapacity(128)
+        BigEndian.withBytes(s.version) { value.append(contentsOf: $0) }
+        BigEndian.withBytes(s.lastPosition) { value.append(contentsOf: $0) }
         value.append(state.phase.rawValue)
-        putString(patient, &value); putString(institution, &value); putString(unit, &value)
+        putName(patient, s.symbols, &value); putName(state.milestones.institution, s.symbols, &value)
+        putName(state.milestones.unit, s.symbols, &value)
+        state.milestones.patient = 0; state.milestones.institution = 0; state.milestones.unit = 0
         value.append(contentsOf: state.encode())
         sink.put(database: 0, key: Array(s.episode.utf8), value: value)
-        if !patient.isEmpty {
-            var key = Array(patient.utf8); key.append(0)
+        if s.symbols.withName(patient, { !$0.isEmpty }) {
+            var key = s.symbols.nameBytes(patient); key.append(0)
             let start = state.milestones.start?.date.daysSinceEpoch ?? Int32.max
             withUnsafeBytes(of: UInt32(bitPattern: start ^ Int32.min).bigEndian) { key.append(contentsOf: $0) }
             key.append(contentsOf: s.episode.utf8)

@@ -3,11 +3,43 @@ import Pathway
 /// The stored form of an episode's corrected history (the `history` projection), which every other
 /// projection is derived from. Names are stored as text, never as interned numbers, so the bytes
 /// depend only on the log — whether folded incrementally or rebuilt.
+///
+/// Format 2: the names the marks use, each once (in order of first use: slot order, version order,
+/// patient, institution, unit — so the bytes depend only on the history), then the slots, each
+/// mark naming its patient, institution and unit by index into that table. Format 1 repeated the
+/// three names in every mark: three times the bytes, and three names copied per event on every
+/// rebuild, verify and catch-up.
+///
+/// ```
+/// 2 ‖ varint names ‖ (varint length ‖ UTF-8)* ‖ varint slots ‖
+///   (varint place ‖ varint versions ‖ (varint position ‖ event ‖ outcome ‖ setting ‖ varint date ‖
+///    0 | 1 varint emergency date ‖ varint patient ‖ varint institution ‖ varint unit)*)*
+/// ```
 enum HistoryCodec {
-    static let version: UInt8 = 1
+    static let version: UInt8 = 2
 
     static func encode(_ h: EpisodeHistory, symbols: SymbolTable, into out: inout [UInt8]) {
+        // The episode's distinct names (a handful): symbol → index by a linear search.
+        var table: [Int32] = []
+        @inline(__always) func index(_ symbol: Int32) -> Int {
+            if let i = table.firstIndex(of: symbol) { return i }
+            table.append(symbol)
+            return table.count - 1
+        }
+        for slot in h.slots {
+            for v in 0..<slot.versionCount {
+                let m = slot.version(v)
+                _ = index(m.patient); _ = index(m.institution); _ = index(m.unit)
+            }
+        }
         out.append(version)
+        putVarint(UInt64(table.count), &out)
+        for symbol in table {
+            symbols.withName(symbol) { b in
+                putVarint(UInt64(b.count), &out)
+                out.append(contentsOf: b)
+            }
+        }
         putVarint(UInt64(h.slots.count), &out)
         for slot in h.slots {
             putVarint(slot.place, &out)
@@ -18,16 +50,26 @@ enum HistoryCodec {
                 out.append(m.code.event.rawValue); out.append(m.code.outcomeByte); out.append(m.setting.rawValue)
                 putVarint(UInt64(UInt32(bitPattern: m.date.daysSinceEpoch)), &out)
                 if let e = m.emergencyDate { out.append(1); putVarint(UInt64(UInt32(bitPattern: e.daysSinceEpoch)), &out) } else { out.append(0) }
-                putString(symbols.name(m.patient), &out)
-                putString(symbols.name(m.institution), &out)
-                putString(symbols.name(m.unit), &out)
+                putVarint(UInt64(index(m.patient)), &out)
+                putVarint(UInt64(index(m.institution)), &out)
+                putVarint(UInt64(index(m.unit)), &out)
             }
         }
     }
 
     static func decode(_ b: UnsafeRawBufferPointer, symbols: SymbolTable) -> EpisodeHistory? {
         var r = Reader(b)
-        guard r.byte() == version else { return nil }
+        guard r.byte() == version, let nameCount = r.varint(), nameCount <= UInt64(b.count) else { return nil }
+        var names: [Int32] = []
+        names.reserveCapacity(Int(nameCount))
+        for _ in 0..<nameCount {
+            guard let s = r.string(symbols) else { return nil }
+            names.append(s)
+        }
+        func name(_ r: inout Reader) -> Int32? {
+            guard let i = r.varint(), i < UInt64(names.count) else { return nil }
+            return names[Int(i)]
+        }
         var h = EpisodeHistory()
         guard let n = r.varint() else { return nil }
         for _ in 0..<n {
@@ -38,14 +80,14 @@ enum HistoryCodec {
                       let st = r.byte().flatMap({ CareSetting(rawValue: $0) }), let d = r.varint(), let hasE = r.byte() else { return nil }
                 var emergency: CivilDate? = nil
                 if hasE == 1 { guard let e = r.varint() else { return nil }; emergency = CivilDate(daysSinceEpoch: Int32(bitPattern: UInt32(e))) }
-                guard let p = r.string(symbols), let i = r.string(symbols), let u = r.string(symbols),
+                guard let p = name(&r), let i = name(&r), let u = name(&r),
                       let code = PathwayCode(event: ev, outcome: ob == 0 ? nil : ob) else { return nil }
                 versions.append(Mark(code: code, setting: st, date: CivilDate(daysSinceEpoch: Int32(bitPattern: UInt32(d))),
                                      emergencyDate: emergency, place: place, position: pos, patient: p, institution: i, unit: u))
             }
             h.restore(slot: EpisodeHistory.Slot(place: place, versions: versions))
         }
-        return h
+        return r.atEnd ? h : nil
     }
 }
 
@@ -53,6 +95,13 @@ enum HistoryCodec {
     var v = v0
     while v >= 0x80 { out.append(UInt8(v & 0x7f) | 0x80); v >>= 7 }
     out.append(UInt8(v))
+}
+/// A name as ``putString(_:_:)`` writes it (varint length, UTF-8), copied from the symbol table.
+@inline(__always) func putName(_ symbol: Int32, _ symbols: SymbolTable, _ out: inout [UInt8]) {
+    symbols.withName(symbol) { b in
+        putVarint(UInt64(b.count), &out)
+        out.append(contentsOf: b)
+    }
 }
 @inline(__always) func putString(_ s: String, _ out: inout [UInt8]) {
     putVarint(UInt64(s.utf8.count), &out)

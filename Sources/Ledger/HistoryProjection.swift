@@ -8,10 +8,14 @@ import Pathway
 struct HistoryProjection: EpisodeProjection {
     let name = "history"
     let databases = ["episodes"]
-    let schemaVersion: UInt32 = 1
+    /// 2: ``HistoryCodec`` format 2 (each name once per episode).
+    let schemaVersion: UInt32 = 2
 
     func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
-        var value = BigEndian.bytes(s.version) + BigEndian.bytes(s.lastPosition)
+        var value: [UInt8] = []
+        value.reserveCapacity(64 + 24 * s.history.slots.count)
+        BigEndian.withBytes(s.version) { value.append(contentsOf: $0) }
+        BigEndian.withBytes(s.lastPosition) { value.append(contentsOf: $0) }
         HistoryCodec.encode(s.history, symbols: s.symbols, into: &value)
         sink.put(key: Array(s.episode.utf8), value: value)
     }

@@ -286,6 +286,13 @@ public final class SymbolTable: @unchecked Sendable {
         let c = n == 0 ? 0 : memcmp(st.arena + st.starts[Int(a)], st.arena + st.starts[Int(b)], n)
         return c != 0 ? c < 0 : la < lb
     }
+    /// Calls `body` with the name's UTF-8 bytes in the table's own memory, without making a
+    /// `String` or an array: how stored records copy names. The view is valid only inside `body`
+    /// and only while nothing is interned (an intern may move the bytes).
+    @inline(__always) public func withName<R>(_ i: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let st = s.pointee
+        return try body(UnsafeRawBufferPointer(start: st.arena + st.starts[Int(i)], count: Int(st.lengths[Int(i)])))
+    }
     /// The name's UTF-8 bytes, for comparisons without making a `String`.
     public func nameBytes(_ i: Int32) -> [UInt8] {
         Array(UnsafeBufferPointer(start: s.pointee.arena + s.pointee.starts[Int(i)], count: Int(s.pointee.lengths[Int(i)])))

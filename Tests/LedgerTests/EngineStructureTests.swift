@@ -30,6 +30,55 @@ import TestSupport
         #expect(visited.map(\.value) == reference.map(\.value))
     }
 
+    /// The stored history names each patient, institution and unit once: the bytes do not depend on
+    /// how a particular fold numbered the names, a decoded history equals the original, and a cut,
+    /// padded or out-of-range record is refused instead of read.
+    @Test func historyRecordsRoundTripIndependentOfNumberingAndRefuseDamage() throws {
+        func history(_ symbols: SymbolTable, order: [String]) -> EpisodeHistory {
+            for name in order { _ = symbols.intern(name) }   // numbering differs with `order`
+            func mark(_ code: String, _ date: String, _ position: UInt64, unit: String) -> Mark {
+                Mark(code: PathwayCode(procedureCode: code)!, setting: .outpatient, date: CivilDate(date)!, emergencyDate: nil,
+                     place: position, position: position, patient: symbols.intern("P-1"),
+                     institution: symbols.intern("HF-Vest-01"), unit: symbols.intern(unit))
+            }
+            var h = EpisodeHistory()
+            h.register(mark("D01A", "2026-01-05", 1, unit: "TSB-POL-01"))
+            h.register(mark("D01M", "2026-01-09", 2, unit: "TSB-POL-01"))
+            h.register(mark("D01E", "2026-02-01", 3, unit: "TSB-DOGN-02"))
+            _ = h.correct(targetPosition: 2, with: mark("D01M", "2026-01-08", 4, unit: "TSB-POL-01"))
+            _ = h.void(targetPosition: 3)
+            return h
+        }
+        let s1 = SymbolTable(), s2 = SymbolTable()
+        let h1 = history(s1, order: []), h2 = history(s2, order: ["TSB-DOGN-02", "x", "P-1"])
+        var b1: [UInt8] = [], b2: [UInt8] = []
+        HistoryCodec.encode(h1, symbols: s1, into: &b1)
+        HistoryCodec.encode(h2, symbols: s2, into: &b2)
+        #expect(b1 == b2)
+        // Each name once: the three names of four marks, plus the second unit.
+        #expect(b1.count < 100, "\(b1.count) bytes")
+        let s3 = SymbolTable()
+        let decoded = try #require(b1.withUnsafeBytes { HistoryCodec.decode($0, symbols: s3) })
+        var b3: [UInt8] = []
+        HistoryCodec.encode(decoded, symbols: s3, into: &b3)
+        #expect(b3 == b1)
+        #expect(decoded.marks.map { s3.name($0.unit) } == h1.marks.map { s1.name($0.unit) })
+        #expect(decoded.marks.map(\.position) == [1, 4])
+
+        for cut in 0..<b1.count {
+            #expect(b1[..<cut].withUnsafeBytes { HistoryCodec.decode($0, symbols: SymbolTable()) } == nil, "cut at \(cut)")
+        }
+        #expect((b1 + [0]).withUnsafeBytes { HistoryCodec.decode($0, symbols: SymbolTable()) } == nil, "trailing byte")
+        // A mark naming a unit the table does not hold.
+        var one = EpisodeHistory()
+        one.register(h1.marks[0])
+        var outOfRange: [UInt8] = []
+        HistoryCodec.encode(one, symbols: s1, into: &outOfRange)
+        #expect(outOfRange.withUnsafeBytes { HistoryCodec.decode($0, symbols: SymbolTable()) } != nil)
+        outOfRange[outOfRange.count - 1] = 9   // the mark's unit: name 9 of 3
+        #expect(outOfRange.withUnsafeBytes { HistoryCodec.decode($0, symbols: SymbolTable()) } == nil)
+    }
+
     @Test func cellSumsAddUpLikeADictionaryThroughGrowthAndMerge() {
         var rng = SeededGenerator(seed: 0xCE115)
         let a = CellSums(capacity: 4), b = CellSums(capacity: 4)
