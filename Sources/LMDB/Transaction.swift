@@ -228,6 +228,14 @@ public struct CursorSet {
 }
 
 /// Big-endian `UInt64` keys sort in numeric order, which `MDB_APPEND` and range scans rely on.
+/// Starts loading memory the caller is about to read (a hint; never faults). A log scan decodes one
+/// record while the next one's cache lines arrive: decoding is a chain of dependent loads (each
+/// field's length says where the next one starts), so without the hint every record waits on
+/// memory several times.
+@inline(__always) public func prefetch(_ bytes: UnsafeRawBufferPointer) {
+    if let base = bytes.baseAddress { pathwayledger_prefetch(base, Swift.min(bytes.count, 512)) }
+}
+
 public enum BigEndian {
     @inline(__always) public static func bytes(_ v: UInt64) -> [UInt8] {
         withUnsafeBytes(of: v.bigEndian) { Array($0) }
