@@ -222,7 +222,12 @@ public final class ProjectionEngine: @unchecked Sendable {
                         proj.records(for: fresh[slot], into: &newSink)
                         if oldSink.records == newSink.records { continue }
                         let deletes = oldSink.records.filter { o in !newSink.records.contains { $0.database == o.database && $0.key == o.key } }
-                        changes.append((deletes, newSink.records))
+                        // A record the store already holds byte for byte is not put again: a put
+                        // copies its page even when nothing changes, and every page an append
+                        // dirties is written before its fsync (an index entry such as patient →
+                        // episode rarely changes when a registration arrives).
+                        let puts = newSink.records.filter { !oldSink.records.contains($0) }
+                        changes.append((deletes, puts))
                     }
                     return changes
                 }
