@@ -10,7 +10,10 @@
 //
 // Scenarios: prepare | import | batched | single | parse | fold | rebuild [NAME...] | verify-log |
 // verify | overdue | quality | replay. Each runs once on the prepared data of PATHWAY_BENCH_EVENTS
-// (same settings as the benchmarks) and prints its wall time.
+// (same settings as the benchmarks) and prints its wall time. For `batched` and `single`,
+// PROJ=episodes,quality keeps only the projections named (PROJ= : the history alone), to see
+// what each adds to an append; `/usr/bin/time -f %O` counts the blocks it writes.
+import Foundation
 import Audit
 import BenchData
 import Deadlines
@@ -55,7 +58,9 @@ do {
         let lines = try Prepared.shared.parsedLines(n)
         let path = try Scratch.directory("pathway-bench-profile")
         defer { Scratch.remove(path) }
-        let ledger = try Ledger(path: path, clock: Settings.clock)
+        let only = ProcessInfo.processInfo.environment["PROJ"].map { $0.split(separator: ",").map(String.init) }
+        let projs = only.map { names in Ledger.standardProjections().filter { names.contains($0.name) } }
+        let ledger = try Ledger(path: path, clock: Settings.clock, projections: projs)
         try timed(scenario, units: lines.count) {
             if scenario == "batched" {
                 var i = 0
