@@ -40,6 +40,60 @@ import Darwin
         }
     }
 
+    /// Catch-up walks a database in key order and changes it where its cursor stands: a value
+    /// replaced in place (a longer or shorter one too), an entry deleted, a new key put between
+    /// others, a missing key found missing — and the cursor goes on from there.
+    @Test func cursorsReplaceAndDeleteWhereTheyStand() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir)
+            let a = try env.database("a"), b = try env.database("b")
+            try env.write { txn throws in
+                for k in ["k1", "k3", "k5", "k7"] { try txn.put(a, bytes(k), bytes("v-" + k)) }
+                try txn.put(b, bytes("x"), bytes("1"))
+            }
+            try env.write { txn throws in
+                try txn.withCursor(a) { c in
+                    try bytes("k1").withUnsafeBytes { k in
+                        let found = try #require(try c.seek(exactly: k))
+                        #expect(Array(found.value) == bytes("v-k1"))
+                        try bytes("a much longer value").withUnsafeBytes { try c.put(k, $0, flags: .current) }
+                    }
+                    try bytes("k2").withUnsafeBytes { k in
+                        #expect(try c.seek(exactly: k) == nil)
+                        try bytes("new").withUnsafeBytes { try c.put(k, $0) }
+                    }
+                    try bytes("k5").withUnsafeBytes { k in
+                        _ = try #require(try c.seek(exactly: k))
+                        try c.deleteCurrent()
+                    }
+                    try bytes("k7").withUnsafeBytes { k in
+                        _ = try #require(try c.seek(exactly: k))
+                        try bytes("7").withUnsafeBytes { try c.put(k, $0, flags: .current) }
+                    }
+                }
+                try txn.withCursors([a, b]) { cursors in
+                    let first = try bytes("k3").withUnsafeBytes { try cursors.delete(0, $0) }
+                    let again = try bytes("k3").withUnsafeBytes { try cursors.delete(0, $0) }
+                    let other = try bytes("x").withUnsafeBytes { try cursors.seek(1, exactly: $0) }.map { Array($0.value) }
+                    #expect(first && !again)
+                    #expect(other == bytes("1"))
+                }
+            }
+            try env.read { txn throws in
+                var all: [(String, String)] = []
+                try txn.withCursor(a) { c in
+                    var e = try c.first()
+                    while let (k, v) = e {
+                        all.append((String(decoding: k, as: UTF8.self), String(decoding: v, as: UTF8.self)))
+                        e = try c.next()
+                    }
+                }
+                #expect(all.map(\.0) == ["k1", "k2", "k7"])
+                #expect(all.map(\.1) == ["a much longer value", "new", "7"])
+            }
+        }
+    }
+
     @Test func reserveWritesInPlace() throws {
         try withTemporaryDirectory { dir in
             let env = try Environment(path: dir)
