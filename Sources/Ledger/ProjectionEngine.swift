@@ -32,6 +32,11 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// refolds the whole log instead of updating episode by episode (see ``catchUp(in:)``). Set
     /// once before use (tests lower it to exercise both paths on small histories).
     public var bulkCatchUpThreshold = 200_000
+    /// How many episodes a rebuild or verify works out (on every core) before handing their
+    /// records on. Set once before use (tests lower it to cross many block boundaries on small
+    /// histories). Working out the next block while the current one is written was tried: on two
+    /// cores the derivations already fill both, and it measured no faster.
+    public var recordBlock = 65_536
 
     public init(log: EventLog, projections extra: [EpisodeProjection]) throws {
         let environment = log.environment
@@ -480,7 +485,7 @@ public final class ProjectionEngine: @unchecked Sendable {
     public func forEachRecord(of targets: [Int], fold: Fold,
                               _ body: (_ projection: Int, _ database: Int, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) throws {
         let order = fold.episodeOrder()
-        let block = 65_536
+        let block = Swift.max(1, recordBlock)
         let projections = targets.map { self.projections[$0] }
         // Per target: secondary databases' records, and the last database-0 key.
         var secondary = projections.map { [RecordArena](repeating: RecordArena(), count: $0.databases.count) }
@@ -497,12 +502,10 @@ public final class ProjectionEngine: @unchecked Sendable {
         struct RunOutput {
             var records: [[RecordSink.Record]]     // keyed projections, per target
         }
-        var from = 0
-        while from < order.count {
-            let to = Swift.min(order.count, from + block)
-            let lo = from, hi = to
+        // The per-episode work of the episodes order[lo..<hi], on every core.
+        let derive: @Sendable (Int, Int) -> [RunOutput] = { lo, hi in
             let runs = Swift.max(1, Swift.min(maxRuns, (hi - lo) / 2048))
-            let parts: [RunOutput] = parallelMap(runs) { r in
+            return parallelMap(runs) { r in
                 var out = RunOutput(records: Array(repeating: [], count: projections.count))
                 var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
                 let tables = cellPools.map { $0?.take() }
@@ -524,6 +527,11 @@ public final class ProjectionEngine: @unchecked Sendable {
                 for t in projections.indices { out.records[t] = sinks[t].records }
                 return out
             }
+        }
+        var from = 0
+        while from < order.count {
+            let to = Swift.min(order.count, from + block)
+            let parts = derive(from, to)
             for part in parts {
                 for t in projections.indices {
                     for rec in part.records[t] {
