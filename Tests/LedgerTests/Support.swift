@@ -5,6 +5,7 @@ import Ingest
 import LMDB
 import Ledger
 import Pathway
+import Synthetic
 import TestSupport
 #if canImport(Glibc)
 import Glibc
@@ -91,6 +92,26 @@ func parse(_ lines: [String], today: String = "2026-03-01") throws -> [ParsedLin
     let r = reader.parse(lines.joined(separator: "\n"))
     try #require(r.errors.isEmpty, "the test's input does not parse: \(r.errors)")
     return r.events
+}
+
+/// A generated history (`pathway generate`'s lines for `episodes` episodes between two dates), parsed.
+func generatedLines(episodes: Int, seed: UInt64, from: String, to: String) throws -> [ParsedLine] {
+    var text: [String] = []
+    _ = SyntheticGenerator(episodes: episodes, seed: seed, from: CivilDate(from)!, to: CivilDate(to)!).generate { text.append($0) }
+    return try parse(text)
+}
+
+/// Calls `body` with a store in a temporary directory that holds a generated history, appended as
+/// one batch with nothing rejected.
+func withGeneratedStore(episodes: Int, seed: UInt64, from: String, to: String,
+                        _ body: (_ ledger: Ledger) throws -> Void) throws {
+    let parsed = try generatedLines(episodes: episodes, seed: seed, from: from, to: to)
+    try withTemporaryDirectory { dir in
+        let ledger = try openLedger(dir)
+        let r = try ledger.append(parsed)
+        try #require(r.rejected.isEmpty, "\(r.rejected.prefix(3))")
+        try body(ledger)
+    }
 }
 
 extension Ledger {
