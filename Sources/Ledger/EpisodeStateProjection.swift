@@ -11,12 +11,13 @@ import Pathway
 public struct EpisodeStateProjection: EpisodeProjection {
     public let name = "episodes"
     public let databases = ["state", "patients"]
-    public let schemaVersion: UInt32 = 1
+    /// 2: phase `voided` for an episode whose registrations are all voided (1 showed `started`).
+    public let schemaVersion: UInt32 = 2
     public init() {}
 
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
         guard !s.marks.isEmpty || s.version > 0 else { return }
-        var state = EpisodeState(marks: s.marks, milestones: s.derived.milestones)
+        var state = EpisodeState(marks: s.marks, milestones: s.derived.milestones, allVoided: s.history.isAllVoided)
         let patient = state.milestones.patient
         var value: [UInt8] = []
         value.reserveCapacity(128)

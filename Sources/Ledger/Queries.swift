@@ -64,7 +64,7 @@ extension Ledger {
             }
         }
         let marks = h.marks
-        let state = EpisodeState(marks: marks, validAt: validAt)
+        let state = EpisodeState(marks: marks, validAt: validAt, allVoided: h.isAllVoided)
         let timers = Deadlines.timers(for: marks, rules: rules, asOf: validAt)
         return EpisodeView(episode: episode, state: state, symbols: symbols, version: version, lastPosition: last,
                            timers: timers, marks: marks, history: h)

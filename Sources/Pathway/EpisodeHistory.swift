@@ -131,11 +131,15 @@ public struct EpisodeHistory: Sendable, Equatable {
         return out
     }
 
+    /// Whether the episode has registrations and every one of them is voided (phase `voided`).
+    public var isAllVoided: Bool { !slots.isEmpty && slots.allSatisfy { $0.current == nil } }
+
     /// The history as valid at a date, with everything known now: the slots whose registration in
-    /// force is dated on or before `date` (each keeping its versions and place).
+    /// force is dated on or before `date` (each keeping its versions and place), and the voided
+    /// slots (known now to be void, so void at any date too).
     public func validAt(_ date: CivilDate) -> EpisodeHistory {
         var h = EpisodeHistory()
-        h.slots = slots.filter { s in s.current.map { $0.date <= date } ?? false }
+        h.slots = slots.filter { s in s.current.map { $0.date <= date } ?? true }
         return h
     }
 }

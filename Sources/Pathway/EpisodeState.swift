@@ -17,6 +17,9 @@ public struct EpisodeState: Sendable, Equatable {
         case decided
         /// From the pathway end (X).
         case ended
+        /// Every registration of the episode has been voided: nothing is in force. The episode
+        /// stays (the log forgets nothing), but it is not "started" — no start is in force.
+        case voided
 
         public var name: String {
             switch self {
@@ -26,6 +29,7 @@ public struct EpisodeState: Sendable, Equatable {
             case .treatment: "treatment"
             case .decided: "decided"
             case .ended: "ended"
+            case .voided: "voided"
             }
         }
         public init?(name: String) {
@@ -51,14 +55,15 @@ public struct EpisodeState: Sendable, Equatable {
 
     /// Derives the state from the corrected history (place order). With `validAt`, only registrations
     /// dated on or before it count: the "as valid at" view.
-    public init(marks: [Mark], validAt: CivilDate? = nil) {
-        self.init(marks: marks, milestones: Milestones(marks, validAt: validAt), validAt: validAt)
+    /// `allVoided`: the history has registrations and every one is voided (``EpisodeHistory/isAllVoided``).
+    public init(marks: [Mark], validAt: CivilDate? = nil, allVoided: Bool = false) {
+        self.init(marks: marks, milestones: Milestones(marks, validAt: validAt), validAt: validAt, allVoided: allVoided)
     }
 
     /// The same, from milestones already worked out for these marks (and this `validAt`).
-    public init(marks: [Mark], milestones: Milestones, validAt: CivilDate? = nil) {
+    public init(marks: [Mark], milestones: Milestones, validAt: CivilDate? = nil, allVoided: Bool = false) {
         self.milestones = milestones
-        self.phase = EpisodeState.phase(of: milestones)
+        self.phase = allVoided && marks.isEmpty ? .voided : EpisodeState.phase(of: milestones)
         self.findings = PathwayRules.findings(marks, milestones: milestones, validAt: validAt)
     }
 

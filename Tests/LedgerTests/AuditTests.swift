@@ -172,9 +172,11 @@ func flipBytes(of text: String, inStore dir: String) throws -> Int {
         }
     }
 
+    /// Every phase a registration can lead to (`voided` follows only voidings: see
+    /// `anEpisodeWithEveryRegistrationVoidedIsStoredAsVoided`, which replays one).
     @Test func theCodePathsVisitEveryPhase() {
         let visited = Set(AuditTests.codePaths.flatMap { $0.steps.map(\.phase) })
-        #expect(visited == Set(EpisodeState.Phase.allCases))
+        #expect(visited == Set(EpisodeState.Phase.allCases).subtracting([.voided]))
     }
 
     @Test func replayShowsACorrectedAndAVoidedRegistration() throws {

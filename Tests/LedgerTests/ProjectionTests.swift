@@ -30,6 +30,34 @@ import Darwin
         return stored
     }
 
+    /// An episode whose registrations are all voided is stored as `voided`, found by
+    /// `--phase voided`, shown so on both time axes, and rebuilt to the same bytes.
+    @Test func anEpisodeWithEveryRegistrationVoidedIsStoredAsVoided() throws {
+        let l = Lines()
+        try withTemporaryDirectory { dir in
+            let ledger = try openLedger(dir)
+            try ledger.append(lines: [l.reg("r-1", "EP-1", "D01A", "2026-01-05"), l.reg("r-2", "EP-1", "D01M", "2026-01-08"),
+                                      l.reg("r-3", "EP-2", "D01A", "2026-01-06")])
+            try ledger.append(lines: [l.void("v-1", "r-2", reason: "feil pasient"), l.void("v-2", "r-1", reason: "feil pasient")])
+            let stored = try #require(try ledger.storedEpisode("EP-1"))
+            #expect(stored.phase == .voided)
+            #expect(stored.state.milestones.start == nil)
+            #expect((stored.version, stored.lastPosition) == (4, 5))
+            var voided: [String] = []
+            try ledger.storedEpisodes(phase: .voided) { voided.append($0.episode) }
+            #expect(voided == ["EP-1"])
+            #expect(try ledger.storedEpisode("EP-2")?.phase == .started)
+            let events = try ledger.events(of: "EP-1")
+            #expect(Ledger.view(of: "EP-1", events: events, knownAt: nil, validAt: CivilDate("2026-01-31")).state.phase == .voided)
+            // The replay shows the step: started → assessment → started (M voided) → voided.
+            let replay = Replay(episode: "EP-1", events: events)
+            #expect(replay.steps.map(\.after.state.phase) == [.started, .assessment, .started, .voided])
+            let before = try ledger.dumpProjections()
+            _ = try ledger.engine.rebuild()
+            #expect(firstDifference(before, try ledger.dumpProjections()) == nil)
+        }
+    }
+
     @Test func episodeStateFollowsAppendsCorrectionsAndVoids() throws {
         let l = Lines()
         try withTemporaryDirectory { dir in

@@ -51,6 +51,28 @@ struct EpisodeStateTests {
         #expect(EpisodeState(decoding: s.encode()) == s)
     }
 
+    /// An episode whose registrations are all voided has nothing in force: it is `voided`, not
+    /// `started` (no start is in force), in the full view and as valid at any date; a registration
+    /// arriving afterwards moves it on like any other.
+    @Test("every registration voided: phase voided") func allVoided() {
+        var t = RulesTimeline("A 2026-01-05; M 2026-01-08")
+        t.void(2)
+        #expect(t.state.phase == .started)
+        t.void(1)
+        #expect(t.history.isAllVoided)
+        #expect(t.state.phase == .voided)
+        #expect(t.state.milestones.start == nil)
+        #expect(EpisodeState(decoding: t.state.encode()) == t.state)
+        let valid = t.history.validAt(ymd("2026-01-06"))
+        #expect(EpisodeState(marks: valid.marks, allVoided: valid.isAllVoided).phase == .voided)
+        // Nothing registered yet is not "voided".
+        #expect(!EpisodeHistory().isAllVoided)
+        #expect(EpisodeState(marks: [], allVoided: EpisodeHistory().isAllVoided).phase == .started)
+        t.add("A 2026-01-09")
+        #expect(!t.history.isAllVoided)
+        #expect(t.state.phase == .started)
+    }
+
     @Test("corrections and voidings change the state") func corrections() {
         var t = RulesTimeline("A 2026-01-05; M 2026-01-08; CT 2026-01-25; XG 2026-05-01")
         #expect(t.state.phase == .ended)
@@ -206,7 +228,7 @@ struct EpisodeStateTests {
     }
 
     @Test("phase names are stable") func phaseNames() {
-        #expect(EpisodeState.Phase.allCases.map(\.name) == ["started", "assessment", "extended-assessment", "treatment", "decided", "ended"])
+        #expect(EpisodeState.Phase.allCases.map(\.name) == ["started", "assessment", "extended-assessment", "treatment", "decided", "ended", "voided"])
         for p in EpisodeState.Phase.allCases { #expect(EpisodeState.Phase(name: p.name) == p) }
     }
 }

@@ -58,7 +58,7 @@ struct RulesTimeline {
     var marks: [Mark] { history.marks }
     var findings: [Finding] { PathwayRules.findings(marks) }
     var ruleIDs: [String] { findings.map(\.rule.id) }
-    var state: EpisodeState { EpisodeState(marks: marks) }
+    var state: EpisodeState { EpisodeState(marks: marks, allVoided: history.isAllVoided) }
 }
 
 /// A small deterministic generator for property-style tests.
