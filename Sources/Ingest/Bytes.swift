@@ -146,10 +146,10 @@ func containsIdentityNumber(_ b: UnsafeRawBufferPointer) -> Bool {
 /// `\"`, `\u00e6`…) are characters that are not digits, so `\\u0031` stays as it is. In a CSV
 /// line a literal `\u0031` is masked as a digit as well: that can only hide more, never less.
 func maskIdentityNumbers(_ b: UnsafeRawBufferPointer) -> [UInt8] {
-    // The characters of the text: where each starts and ends in `b`, and the ASCII byte it stands
-    // for (0 for anything that is neither a digit nor a separator).
-    var starts: [Int] = [], ends: [Int] = [], chars: [UInt8] = []
-    starts.reserveCapacity(b.count); ends.reserveCapacity(b.count); chars.reserveCapacity(b.count)
+    // The characters of the text: where each starts in `b` (it ends where the next starts), and
+    // the ASCII byte it stands for (0 for anything that is neither a digit nor a separator).
+    var starts: [Int] = [], chars: [UInt8] = []
+    starts.reserveCapacity(b.count + 1); chars.reserveCapacity(b.count)
     @inline(__always) func hex(_ c: UInt8) -> UInt8? {
         switch c {
         case 48...57: c - 48
@@ -165,18 +165,19 @@ func maskIdentityNumbers(_ b: UnsafeRawBufferPointer) -> [UInt8] {
             if b[i + 1] == UInt8(ascii: "u"), i + 5 < n,
                let h0 = hex(b[i + 2]), let h1 = hex(b[i + 3]), let h2 = hex(b[i + 4]), let h3 = hex(b[i + 5]) {
                 let scalar = UInt32(h0) << 12 | UInt32(h1) << 8 | UInt32(h2) << 4 | UInt32(h3)
-                starts.append(i); ends.append(i + 6); chars.append(scalar < 0x80 ? UInt8(scalar) : 0)
+                starts.append(i); chars.append(scalar < 0x80 ? UInt8(scalar) : 0)
                 i += 6
             } else {
-                starts.append(i); ends.append(i + 2); chars.append(0)
+                starts.append(i); chars.append(0)
                 i += 2
             }
             continue
         }
-        starts.append(i); ends.append(i + 1); chars.append(b[i])
+        starts.append(i); chars.append(b[i])
         i += 1
     }
     let count = chars.count
+    starts.append(n)
     var masked = [Bool](repeating: false, count: count)
     @inline(__always) func digit(_ k: Int) -> Bool { ASCII.isDigit(chars[k]) }
     var t = 0
@@ -195,7 +196,7 @@ func maskIdentityNumbers(_ b: UnsafeRawBufferPointer) -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(n)
     for k in 0..<count {
-        if masked[k] { out.append(UInt8(ascii: "*")) } else { out.append(contentsOf: b[starts[k]..<ends[k]]) }
+        if masked[k] { out.append(UInt8(ascii: "*")) } else { out.append(contentsOf: b[starts[k]..<starts[k + 1]]) }
     }
     return out
 }

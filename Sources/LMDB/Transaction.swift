@@ -188,8 +188,9 @@ public struct CursorSet {
     let cursors: [OpaquePointer]
     let dbs: [Database]
 
-    func op(_ i: Int, _ o: MDB_cursor_op) throws -> Cursor.Entry? {
-        var k = MDB_val(), v = MDB_val()
+    func op(_ i: Int, _ o: MDB_cursor_op, key: UnsafeRawBufferPointer? = nil) throws -> Cursor.Entry? {
+        var k = MDB_val(mv_size: key?.count ?? 0, mv_data: key.flatMap { UnsafeMutableRawPointer(mutating: $0.baseAddress) })
+        var v = MDB_val()
         let rc = mdb_cursor_get(cursors[i], &k, &v, o)
         if rc == MDB_NOTFOUND { return nil }
         try check(rc, "moving a cursor on '\(dbs[i].name)'")
@@ -201,11 +202,7 @@ public struct CursorSet {
     /// Positions cursor `i` at `key` exactly (nil when absent). A cursor already on the leaf that
     /// holds `key` searches only that page.
     public func seek(_ i: Int, exactly key: UnsafeRawBufferPointer) throws -> Cursor.Entry? {
-        var k = MDB_val(mv_size: key.count, mv_data: UnsafeMutableRawPointer(mutating: key.baseAddress)), v = MDB_val()
-        let rc = mdb_cursor_get(cursors[i], &k, &v, MDB_SET_KEY)
-        if rc == MDB_NOTFOUND { return nil }
-        try check(rc, "moving a cursor on '\(dbs[i].name)'")
-        return (view(k), view(v))
+        try op(i, MDB_SET_KEY, key: key)
     }
 
     /// Deletes `key` through cursor `i` when it is there (write transactions only); whether it was.
@@ -227,7 +224,6 @@ public struct CursorSet {
     }
 }
 
-/// Big-endian `UInt64` keys sort in numeric order, which `MDB_APPEND` and range scans rely on.
 /// Starts loading memory the caller is about to read (a hint; never faults). A log scan decodes one
 /// record while the next one's cache lines arrive: decoding is a chain of dependent loads (each
 /// field's length says where the next one starts), so without the hint every record waits on
@@ -236,6 +232,7 @@ public struct CursorSet {
     if let base = bytes.baseAddress { pathwayledger_prefetch(base, Swift.min(bytes.count, 512)) }
 }
 
+/// Big-endian `UInt64` keys sort in numeric order, which `MDB_APPEND` and range scans rely on.
 public enum BigEndian {
     @inline(__always) public static func bytes(_ v: UInt64) -> [UInt8] {
         withUnsafeBytes(of: v.bigEndian) { Array($0) }

@@ -29,8 +29,9 @@ public struct EpisodeStateProjection: EpisodeProjection {
         state.milestones.patient = 0; state.milestones.institution = 0; state.milestones.unit = 0
         value.append(contentsOf: state.encode())
         sink.put(database: 0, key: Array(s.episode.utf8), value: value)
-        if s.symbols.withName(patient, { !$0.isEmpty }) {
-            var key = s.symbols.nameBytes(patient); key.append(0)
+        var key = s.symbols.nameBytes(patient)
+        if !key.isEmpty {
+            key.append(0)
             let start = state.milestones.start?.date.daysSinceEpoch ?? Int32.max
             withUnsafeBytes(of: UInt32(bitPattern: start ^ Int32.min).bigEndian) { key.append(contentsOf: $0) }
             key.append(contentsOf: s.episode.utf8)

@@ -34,12 +34,7 @@ enum HistoryCodec {
         }
         out.append(version)
         putVarint(UInt64(table.count), &out)
-        for symbol in table {
-            symbols.withName(symbol) { b in
-                putVarint(UInt64(b.count), &out)
-                out.append(contentsOf: b)
-            }
-        }
+        for symbol in table { putName(symbol, symbols, &out) }
         putVarint(UInt64(h.slots.count), &out)
         for slot in h.slots {
             putVarint(slot.place, &out)

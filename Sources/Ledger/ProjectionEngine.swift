@@ -502,10 +502,12 @@ public final class ProjectionEngine: @unchecked Sendable {
         struct RunOutput {
             var records: [[RecordSink.Record]]     // keyed projections, per target
         }
-        // The per-episode work of the episodes order[lo..<hi], on every core.
-        let derive: @Sendable (Int, Int) -> [RunOutput] = { lo, hi in
+        var from = 0
+        while from < order.count {
+            let to = Swift.min(order.count, from + block)
+            let lo = from, hi = to
             let runs = Swift.max(1, Swift.min(maxRuns, (hi - lo) / 2048))
-            return parallelMap(runs) { r in
+            let parts: [RunOutput] = parallelMap(runs) { r in
                 var out = RunOutput(records: Array(repeating: [], count: projections.count))
                 var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
                 let tables = cellPools.map { $0?.take() }
@@ -527,11 +529,6 @@ public final class ProjectionEngine: @unchecked Sendable {
                 for t in projections.indices { out.records[t] = sinks[t].records }
                 return out
             }
-        }
-        var from = 0
-        while from < order.count {
-            let to = Swift.min(order.count, from + block)
-            let parts = derive(from, to)
             for part in parts {
                 for t in projections.indices {
                     for rec in part.records[t] {
