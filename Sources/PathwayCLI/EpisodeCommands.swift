@@ -46,6 +46,12 @@ struct EpisodeCommand: ParsableCommand {
                     let first = events.map(\.effectiveRecordedAt).min().map { " (its first registration was recorded at \($0))" } ?? ""
                     throw CLIError.usage("nothing about episode '\(episode)' had been recorded by \(k)\(first)")
                 }
+                if let d = validAt, v.version > 0, v.history.validAt(d).slots.isEmpty {
+                    // Not an episode in phase `started` with nothing in it: one whose pathway had not
+                    // begun by that date (its registrations in force are all dated later).
+                    let first = v.marks.map(\.date).min().map { " (its earliest registration in force is dated \($0))" } ?? ""
+                    throw CLIError.usage("episode '\(episode)' has no registration dated on or before \(d)\(first)")
+                }
                 state = v.state; version = v.version; last = v.lastPosition
                 timers = v.timers.compactMap { $0.evaluated(asOf: validAt ?? ledger.clock.today()) }
                 // The view's marks are numbered in its own table: render with that one.

@@ -19,12 +19,17 @@ struct GenerateCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Last date anything is registered on.", valueName: "DATE")) var to: String = "2026-10-31"
     @Option(help: ArgumentHelp("Where to write (- for standard output).", valueName: "FILE")) var out: String = "-"
     @Option(help: "ndjson or csv (CSV carries plain registrations only: no corrections or voidings).") var format: String = "ndjson"
+    @Option(help: ArgumentHelp("generated (episode after episode, streamed) or recorded (all episodes interleaved by the instant each line is recorded, as a national log receives them; sorted through temporary files).", valueName: "ORDER"))
+    var order: String = "generated"
+    @Option(name: .customLong("temp-dir"), help: ArgumentHelp("Where --order recorded keeps its run files (default: $TMPDIR, else /tmp); they are unlinked at once.", valueName: "DIR"))
+    var tempDir: String?
 
     func run() throws {
         try PathwayCLI.run {
             guard episodes >= 0 else { throw CLIError.usage("--episodes must be 0 or more") }
             guard let f = CivilDate(from), let t = CivilDate(to), f <= t else { throw CLIError.usage("--from and --to must be dates YYYY-MM-DD, from ≤ to") }
             guard let fmt = SyntheticGenerator.Format(rawValue: format) else { throw CLIError.usage("--format must be ndjson or csv") }
+            guard order == "generated" || order == "recorded" else { throw CLIError.usage("--order must be generated or recorded") }
             let fd: Int32 = out == "-" ? 1 : open(out, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
             guard fd >= 0 else { throw CLIError.store("cannot write \(out): \(String(cString: strerror(errno)))") }
             defer { if fd != 1 { close(fd) } }
@@ -37,7 +42,7 @@ struct GenerateCommand: ParsableCommand {
             }
             let g = SyntheticGenerator(episodes: episodes, seed: seed, from: f, to: t, format: fmt)
             var failed = false
-            let summary = g.generateChunks { chunk in
+            let sink: (UnsafeRawBufferPointer) -> Void = { chunk in
                 guard !failed else { return }
                 var off = 0
                 while off < chunk.count {
@@ -45,6 +50,14 @@ struct GenerateCommand: ParsableCommand {
                     if n <= 0 { failed = true; return }
                     off += n
                 }
+            }
+            let summary: SyntheticGenerator.Summary
+            if order == "recorded" {
+                let dir = tempDir ?? ProcessInfo.processInfo.environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+                do { summary = try g.generateInRecordedOrder(temporaryDirectory: dir, sink) }
+                catch let e as GeneratorError { throw CLIError.store(e.description) }
+            } else {
+                summary = g.generateChunks(sink)
             }
             if failed { throw CLIError.usage("writing \(out) failed: \(String(cString: strerror(errno)))") }
             if out != "-" {

@@ -74,7 +74,14 @@ extension SyntheticGenerator {
     Rule breaks: About 0.5 % of registrations break a pathway rule so that findings appear: a second M, \
     a third decision, UB twice, CU and CT on one date, a second A, or an E after X.
 
-    Ids: Episodes EP-000001..., registrations r-1..., in output order; patients P- and six hex digits \
+    Order: By default episode after episode, each episode's lines together (streamed). With --order \
+    recorded all episodes are interleaved by the instant each line is recorded, as a national log \
+    receives them: within an episode the lines keep their order (a line recorded earlier than one \
+    before it waits for it; a voiding, which carries no recordedAt, goes with its episode's latest \
+    line), so every episode's history and findings are the same in both orders. The lines are sorted \
+    through run files in --temp-dir; memory stays bounded.
+
+    Ids: Episodes EP-000001..., registrations r-1..., in generated order; patients P- and six hex digits \
     (ten beyond 16.7 million patients): a keyed permutation of the patient number, so unique, and never \
     shaped like a fødselsnummer. Ids restart at 1 for every run, so two different runs do not belong in \
     one store.

@@ -81,6 +81,17 @@ public struct SyntheticGenerator: Sendable {
     @discardableResult
     public func generateUTF8(_ emit: (UnsafeRawBufferPointer) -> Void) -> Summary {
         var engine = Engine(self, chunked: false)
+        engine.run { _, line in emit(line) }
+        return engine.summary
+    }
+
+    /// Emits each line's UTF-8 bytes with the second (since 1970-01-01, UTC) at which it is
+    /// recorded, made non-decreasing within each episode: a line's own `recordedAt`, or for a
+    /// voiding (which carries none) the latest of its episode's lines before it. This is the key
+    /// ``generateInRecordedOrder(runBytes:temporaryDirectory:_:)`` sorts on.
+    @discardableResult
+    public func generateTimed(_ emit: (_ recordedSecond: Int64, _ line: UnsafeRawBufferPointer) -> Void) -> Summary {
+        var engine = Engine(self, chunked: false)
         engine.run(emit)
         return engine.summary
     }
@@ -90,7 +101,7 @@ public struct SyntheticGenerator: Sendable {
     @discardableResult
     public func generateChunks(_ write: (UnsafeRawBufferPointer) -> Void) -> Summary {
         var engine = Engine(self, chunked: true)
-        engine.run(write)
+        engine.run { _, chunk in write(chunk) }
         return engine.summary
     }
 }
@@ -165,6 +176,10 @@ struct Entry {
     var module = false
 }
 
+/// Where the engine hands its output: a line (or, chunked, a block of lines) and the line's
+/// recorded second (0 for blocks and for the CSV header).
+typealias Emit = (Int64, UnsafeRawBufferPointer) -> Void
+
 struct Engine: ~Copyable {
     var rng: Xoshiro256
     let from: Int, to: Int
@@ -195,6 +210,10 @@ struct Engine: ~Copyable {
 
     // The episode being built.
     var plan: [Entry] = []
+    /// The recorded second of the line being written (0: it carries none, a voiding).
+    var lineSecond: Int64 = 0
+    /// The latest recorded second of the current episode's lines so far.
+    var episodeSecond: Int64 = 0
     var seq = 0
     var institution = 0
     var polUnit = 0
@@ -225,7 +244,7 @@ struct Engine: ~Copyable {
 
     // MARK: Driving
 
-    mutating func run(_ emit: (UnsafeRawBufferPointer) -> Void) {
+    mutating func run(_ emit: Emit) {
         if csv {
             buf.put("id,episode,patient,institution,unit,setting,code,date,author,recordedAt")
             finishLine(emit)
@@ -265,7 +284,7 @@ struct Engine: ~Copyable {
                 break
             }
         }
-        if chunked && buf.count > 0 { emit(buf.bytes); buf.count = 0 }
+        if chunked && buf.count > 0 { emit(0, buf.bytes); buf.count = 0 }
     }
 
     mutating func otherInstitution() -> Int {
@@ -302,9 +321,10 @@ struct Engine: ~Copyable {
 
     /// Builds, finalises and emits one episode; returns its end outcome letter (0 when still open at
     /// `to`) and end date.
-    mutating func episode(start: Int, transfer: Bool, _ emit: (UnsafeRawBufferPointer) -> Void) -> (UInt8, Int) {
+    mutating func episode(start: Int, transfer: Bool, _ emit: Emit) -> (UInt8, Int) {
         episodeNumber += 1
         summary.episodes += 1
+        episodeSecond = 0
         build(start: start, transfer: transfer)
         injectRuleBreak()
         return finalise(emit)
@@ -538,7 +558,7 @@ struct Engine: ~Copyable {
 
     /// Orders the plan, drops what lies after `to`, gives ids and recording times, writes the lines,
     /// then the episode's corrections and voidings.
-    mutating func finalise(_ emit: (UnsafeRawBufferPointer) -> Void) -> (UInt8, Int) {
+    mutating func finalise(_ emit: Emit) -> (UInt8, Int) {
         plan.sort { ($0.date, $0.seq) < ($1.date, $1.seq) }
         while let last = plan.last, last.date > to { plan.removeLast() }
         let count = plan.count
@@ -576,7 +596,7 @@ struct Engine: ~Copyable {
         return (0, last.date)
     }
 
-    mutating func correctOrVoid(_ i: Int, _ emit: (UnsafeRawBufferPointer) -> Void) {
+    mutating func correctOrVoid(_ i: Int, _ emit: Emit) {
         let target = plan[i]
         // Voided: F, L, UU, UF, or an E when another stays (so no rule breaks: the evaluation-at-end
         // rule wants an E between the final decision and the end).
@@ -675,6 +695,7 @@ struct Engine: ~Copyable {
             buf.byte(44); buf.date(e.date)
             buf.put(",u-"); buf.decimal(e.author)
             buf.byte(44); buf.instant(day: e.recordDay, secondOfDay: e.recordSecond)
+            lineSecond = Int64(e.recordDay) * 86_400 + Int64(e.recordSecond)
             return
         }
         buf.put("{\"id\":\"r-"); buf.decimal(e.id)
@@ -699,20 +720,23 @@ struct Engine: ~Copyable {
         buf.put("\",\"date\":\""); buf.date(e.date)
         buf.put("\",\"author\":\"u-"); buf.decimal(e.author)
         buf.put("\",\"recordedAt\":\""); buf.instant(day: e.recordDay, secondOfDay: e.recordSecond)
+        lineSecond = Int64(e.recordDay) * 86_400 + Int64(e.recordSecond)
         buf.byte(34)
         if e.note >= 0 { buf.put(",\"note\":\""); buf.put(notes[e.note]); buf.byte(34) }
         if e.emergency != Int.min { buf.put(",\"emergencyAssessmentDate\":\""); buf.date(e.emergency); buf.byte(34) }
         buf.byte(125)
     }
 
-    @inline(__always) mutating func finishLine(_ emit: (UnsafeRawBufferPointer) -> Void) {
+    @inline(__always) mutating func finishLine(_ emit: Emit) {
         summary.lines += 1
         if chunked {
             buf.byte(10)
-            if buf.count > buf.capacity - 4096 { emit(buf.bytes); buf.count = 0 }
+            if buf.count > buf.capacity - 4096 { emit(0, buf.bytes); buf.count = 0 }
         } else {
-            emit(buf.bytes)
+            episodeSecond = max(episodeSecond, lineSecond)
+            emit(episodeSecond, buf.bytes)
             buf.count = 0
         }
+        lineSecond = 0
     }
 }

@@ -166,6 +166,13 @@ import Pathway
             #expect(before.status == 64, "\(before.stdout)")
             #expect(before.stderr.contains("nothing about episode 'EP-1' had been recorded by 2026-01-05T08:59:59Z"), "\(before.stderr)")
             #expect(before.stderr.contains("2026-01-05T09:00:00Z"), "names when it first was: \(before.stderr)")
+            // The same on the other axis: before the date of its first registration the pathway had
+            // not begun, and the view says so instead of showing phase `started`.
+            let early = try pathway(["episode", "EP-1", "--store", store, "--valid-at", "2026-01-04", "--json"])
+            #expect(early.status == 64, "\(early.stdout)")
+            #expect(early.stderr.contains("episode 'EP-1' has no registration dated on or before 2026-01-04"), "\(early.stderr)")
+            #expect(early.stderr.contains("dated 2026-01-05"), "names the earliest date: \(early.stderr)")
+            #expect(try pathway(["episode", "EP-1", "--store", store, "--valid-at", "2026-01-05"]).status == 0, "its first date is in")
         }
     }
 

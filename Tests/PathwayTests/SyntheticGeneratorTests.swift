@@ -4,6 +4,9 @@
 // reliably; until it does, `canImport` keeps the rest of the test target building.
 #if canImport(Synthetic)
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import Pathway
 import Synthetic
 
@@ -414,6 +417,77 @@ struct SyntheticGeneratorTests {
         #expect(one.summary.episodes == 50)
     }
 
+    /// `--order recorded`: the same lines, episodes interleaved by recorded instant, each episode's
+    /// lines in their generated order, the bytes independent of how many run files the sort used.
+    @Test func recordedOrderInterleavesEpisodesAndKeepsEachEpisodesOrder() throws {
+        let g = SyntheticGenerator(episodes: 600, seed: 5, from: CivilDate("2024-01-01")!, to: CivilDate("2025-06-30")!)
+        var generated: [String] = []
+        g.generate { generated.append($0) }
+        var template = Array("/tmp/pathway-order-XXXXXX".utf8CString)
+        let dir = String(cString: template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!)! })
+        defer { rmdir(dir) }
+        func recorded(runBytes: Int) throws -> [UInt8] {
+            var out: [UInt8] = []
+            let s = try g.generateInRecordedOrder(runBytes: runBytes, temporaryDirectory: dir) { out += $0 }
+            #expect(s.lines == generated.count)
+            return out
+        }
+        let inMemory = try recorded(runBytes: 1 << 30)
+        let manyRuns = try recorded(runBytes: 16 << 10)   // dozens of run files
+        #expect(inMemory == manyRuns, "the bytes depend on the run size")
+        #expect(inMemory.last == 10)
+        let lines = String(decoding: inMemory.dropLast(), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        #expect(lines.sorted() == generated.sorted(), "not the same lines")
+        #expect(lines != generated)
+        // The run files are unlinked: nothing is left in the directory.
+        #expect(rmdir(dir) == 0, "files left in \(dir)")
+        mkdir(dir, 0o700)
+
+        func field(_ name: String, _ line: String) -> String? {
+            guard let r = line.range(of: "\"\(name)\":\"") else { return nil }
+            return String(line[r.upperBound...].prefix { $0 != "\"" })
+        }
+        // Each episode's lines in the same order as generated (a voiding belongs to its target's episode).
+        func byEpisode(_ ls: [String]) -> [String: [String]] {
+            var episodeOf: [String: String] = [:], out: [String: [String]] = [:]
+            for l in ls {
+                let id = field("id", l)!
+                let ep = field("episode", l) ?? episodeOf[field("voids", l) ?? ""]
+                #expect(ep != nil, "a voiding before its target: \(l)")
+                episodeOf[id] = ep
+                out[ep ?? "", default: []].append(l)
+            }
+            return out
+        }
+        #expect(byEpisode(lines) == byEpisode(generated))
+        // Sorted on the recorded instant made non-decreasing within each episode.
+        var latest: [String: String] = [:], episodeOf: [String: String] = [:]
+        var previous = ""
+        var switches = 0, lastEpisode = ""
+        for l in lines {
+            let ep = field("episode", l) ?? episodeOf[field("voids", l)!]!
+            episodeOf[field("id", l)!] = ep
+            let t = max(latest[ep] ?? "", field("recordedAt", l) ?? "")
+            latest[ep] = t
+            #expect(t >= previous, "out of order: \(l)")
+            previous = t
+            if ep != lastEpisode { switches += 1; lastEpisode = ep }
+        }
+        // Interleaved: far more changes of episode than episodes.
+        #expect(switches > lines.count / 2, "\(switches) changes of episode in \(lines.count) lines")
+    }
+
+    @Test func recordedOrderNamesAnUnusableTemporaryDirectory() {
+        let g = SyntheticGenerator(episodes: 50, seed: 5, from: CivilDate("2024-01-01")!, to: CivilDate("2025-06-30")!)
+        do {
+            try g.generateInRecordedOrder(runBytes: 4096, temporaryDirectory: "/nonexistent/pathway") { _ in }
+            Issue.record("no error for a directory that does not exist")
+        } catch {
+            #expect(error.description.contains("/nonexistent/pathway"), "\(error)")
+            #expect(error.description.contains("--temp-dir"), "\(error)")
+        }
+    }
+
     @Test func helpDocumentsTheDistributions() {
         let help = SyntheticGenerator.distributionsHelp
         for word in ["33,000", "HF-Vest-01", "TSB-POL", "detox", "XG", "recordedAt", "corrects", "voids", "0.5 %", "seed"] {
@@ -422,7 +496,7 @@ struct SyntheticGeneratorTests {
         // Paragraphs of one line each, separated by blank lines, all but the first "Label: text":
         // the argument parser wraps each line to the terminal and keeps no indentation.
         let paragraphs = help.split(separator: "\n", omittingEmptySubsequences: false).split(separator: "")
-        #expect(paragraphs.count == 18)
+        #expect(paragraphs.count == 19)
         for p in paragraphs.dropFirst() {
             #expect(p.count == 1, "a paragraph of more than one line: \(p)")
             let label = p.first?.split(separator: ":").first ?? ""
