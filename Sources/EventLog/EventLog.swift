@@ -85,23 +85,26 @@ public final class EventLog: Sendable {
         var outcomes: [Outcome] = []
         outcomes.reserveCapacity(events.count)
         var versions: [String: UInt64] = [:]
+        let batch = BatchIndexes()
         for e in events {
-            let outcome = try appendOne(e, appendedAt: appendedAt, head: &head, versions: &versions, in: &txn)
+            let outcome = try appendOne(e, appendedAt: appendedAt, head: &head, versions: &versions, batch: batch, in: &txn)
             outcomes.append(outcome)
         }
+        try writeIndexes(batch, in: &txn)
         return outcomes
     }
 
-    /// Appends one event; `head` and `versions` carry state between the events of one batch.
+    /// Appends one event; `head`, `versions` and `batch` carry state between the events of one
+    /// batch. The event's `ids` and `streams` entries go into `batch`, and
+    /// ``writeIndexes(_:in:)`` must write them before the transaction commits.
     /// `idKnownAbsent`: the caller has just looked the id up in this transaction and found nothing,
     /// so the lookup is not repeated.
     public func appendOne(_ e: Pending, appendedAt: String, head: inout Head, versions: inout [String: UInt64],
-                          idKnownAbsent: Bool = false, in txn: inout WriteTransaction) throws -> Outcome {
+                          batch: BatchIndexes, idKnownAbsent: Bool = false, in txn: inout WriteTransaction) throws -> Outcome {
         guard e.id.utf8.count <= 511, !e.id.isEmpty else { throw LogError.keyTooLong(field: "id", length: e.id.utf8.count) }
         guard e.stream.utf8.count <= 511, !e.stream.isEmpty else { throw LogError.keyTooLong(field: "stream", length: e.stream.utf8.count) }
         var idKey = e.id
-        if !idKnownAbsent, let existing = try idKey.withUTF8({ try txn.get(ids, UnsafeRawBufferPointer($0)) }) {
-            let p = BigEndian.uint64(existing)
+        if !idKnownAbsent, let p = try position(ofID: e.id, batch: batch, in: txn) {
             guard let raw = try BigEndian.withBytes(p, { try txn.get(log, $0) }) else {
                 throw LogError.corrupt(position: p, reason: "the id index points at a missing event")
             }
@@ -127,10 +130,8 @@ public final class EventLog: Sendable {
                 out.baseAddress!.advanced(by: 1).copyMemory(from: hash, byteCount: 32)
                 canonical.withUnsafeBytes { out.baseAddress!.advanced(by: 33).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             }
-            var s = e.stream
-            try s.withUTF8 { try txn.put(streams, UnsafeRawBufferPointer($0), key, flags: .appendDuplicate) }
-            try idKey.withUTF8 { try txn.put(ids, UnsafeRawBufferPointer($0), key, flags: .noOverwrite) }
         }
+        idKey.withUTF8 { batch.insert(id: UnsafeRawBufferPointer($0), position: position) }
         head = Head(position: position, hash: hash)
         versions[e.stream] = version
         return .appended(position: position, version: version)
@@ -213,6 +214,49 @@ public final class EventLog: Sendable {
         var s = id
         guard !s.isEmpty, s.utf8.count <= 511 else { return nil }
         return try s.withUTF8 { k in try txn.get(ids, UnsafeRawBufferPointer(k)).map { BigEndian.uint64($0) } }
+    }
+
+    /// The position of the event with this id: appended earlier in the running `batch` (whose
+    /// index entries are not written yet), or stored before it.
+    public func position<T: Transaction & ~Copyable>(ofID id: String, batch: BatchIndexes, in txn: borrowing T) throws -> UInt64? {
+        var s = id
+        guard !s.isEmpty, s.utf8.count <= 511 else { return nil }
+        return try s.withUTF8 { k in
+            let key = UnsafeRawBufferPointer(k)
+            var found: UInt64? = nil
+            try batch.forEachCandidate(key) { p in
+                guard let raw = try BigEndian.withBytes(p, { try txn.get(log, $0) }) else {
+                    throw LogError.corrupt(position: p, reason: "an event appended in this batch is missing")
+                }
+                if try StoredEvent(bytes: raw, key: p).id.elementsEqual(key) { found = p; return true }
+                return false
+            }
+            if let found { return found }
+            return try txn.get(ids, key).map { BigEndian.uint64($0) }
+        }
+    }
+
+    /// Writes the `ids` and `streams` entries of the batch's events, each index in key order (see
+    /// ``BatchIndexes`` for why they wait until now). Reads the keys back from the batch's log
+    /// records.
+    public func writeIndexes(_ batch: BatchIndexes, in txn: inout WriteTransaction) throws {
+        guard !batch.isEmpty else { return }
+        var idKeys = IndexKeys(), streamKeys = IndexKeys()
+        let expected = batch.count
+        idKeys.reserve(expected); streamKeys.reserve(expected)
+        try scan(from: batch.first, in: txn) { e in
+            idKeys.add(e.id, position: e.position)
+            streamKeys.add(e.stream, position: e.position)
+            return true
+        }
+        guard idKeys.count == expected else {
+            throw LogError.corrupt(position: batch.first, reason: "the batch appended \(expected) events but the log holds \(idKeys.count) from its first position")
+        }
+        // Streams hold each episode's positions as sorted duplicates; ids are unique.
+        try txn.withCursors([ids, streams]) { c in
+            try idKeys.forEachSorted { key, value in try c.put(0, key, value, flags: .noOverwrite) }
+            try streamKeys.forEachSorted { key, value in try c.put(1, key, value, flags: .appendDuplicate) }
+        }
     }
 
     /// Reads the event at `position` and hands it to `body` (the view dies with the transaction).

@@ -28,6 +28,8 @@ public final class AppendSession {
     /// The input line of every event this batch appended, by position − first position.
     var lineOfPosition: [Int] = []
     let historyDB: Database
+    /// This batch's `ids` and `streams` entries, written in key order when it ends.
+    let indexes = BatchIndexes()
 
     init(ledger: Ledger, options: Ledger.AppendOptions, appendedAt: String, txn: borrowing WriteTransaction) throws {
         self.ledger = ledger; self.options = options; self.appendedAt = appendedAt
@@ -77,7 +79,7 @@ public final class AppendSession {
     public func append(_ line: ParsedLine) throws {
         let log = ledger.log
         let event = line.event
-        let knownAt = try log.position(ofID: event.id, in: txnPointer!.pointee)
+        let knownAt = try log.position(ofID: event.id, batch: indexes, in: txnPointer!.pointee)
         var stream = event.namedEpisode ?? ""
         var targetPosition: UInt64? = nil
         if let existing = knownAt {
@@ -93,7 +95,7 @@ public final class AppendSession {
             if event.target != nil { targetPosition = stored.1 }
         } else if let target = event.target {
             let field = event.kind == .voiding ? "voids" : "corrects"
-            guard let tp = try log.position(ofID: target, in: txnPointer!.pointee) else {
+            guard let tp = try log.position(ofID: target, batch: indexes, in: txnPointer!.pointee) else {
                 report.rejected.append(.init(line: line.line, field: field, message: "no registration with id '\(target)' is stored"))
                 return
             }
@@ -149,7 +151,7 @@ public final class AppendSession {
         let outcome: EventLog.Outcome
         do {
             outcome = try log.appendOne(EventLog.Pending(id: event.id, stream: stream, body: body),
-                                        appendedAt: appendedAt, head: &head, versions: &versions,
+                                        appendedAt: appendedAt, head: &head, versions: &versions, batch: indexes,
                                         idKnownAbsent: knownAt == nil, in: &txnPointer!.pointee)
         } catch LogError.idConflict(let id, let p) where report.firstPosition > 0 && p >= report.firstPosition {
             // The clash is with an earlier line of this same batch, which is not stored yet (and,

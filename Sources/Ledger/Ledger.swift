@@ -139,6 +139,7 @@ public final class Ledger: @unchecked Sendable {
             if !report.rejected.isEmpty && !options.skipInvalid {
                 throw BatchRejected(report: report)
             }
+            try log.writeIndexes(session.indexes, in: &txn)
             if !options.deferProjections {
                 options.onStage?(.projections)
                 try engine.catchUp(in: &txn)

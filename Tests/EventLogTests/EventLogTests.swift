@@ -17,6 +17,57 @@ typealias Pending = EventLog.Pending
         }
     }
 
+    /// A batch's index entries wait in ``BatchIndexes`` until it ends: meanwhile every id it
+    /// appended is found there (also after the table has grown many times), an id stored before
+    /// the batch is found in the index, an absent one nowhere; then ``EventLog/writeIndexes(_:in:)``
+    /// writes both indexes in key order, each stream's positions in version order, and a
+    /// stream already stored continues at its version.
+    @Test func aBatchFindsItsOwnIDsBeforeItsIndexesAreWritten() throws {
+        try withTemporaryDirectory { dir in
+            let log = try openLog(dir)
+            #expect(try log.append(Pending(id: "before", stream: "s-7", body: body("x"))) == .appended(position: 1, version: 1))
+            let n = 20_000
+            // Ids in no key order, streams interleaved (as in a real log).
+            let events = (0..<n).map { i in
+                Pending(id: "id-\((i &* 7919) % n)-\(i % 13)", stream: "s-\(i % 97)", body: body("n=\(i)"))
+            }
+            try log.environment.write { txn throws in
+                var head = try log.head(in: txn)
+                var versions: [String: UInt64] = [:]
+                let batch = BatchIndexes()
+                for (i, e) in events.enumerated() {
+                    let outcome = try log.appendOne(e, appendedAt: fixedInstant, head: &head, versions: &versions, batch: batch, in: &txn)
+                    let expectedVersion = UInt64(i / 97 + 1) + (e.stream == "s-7" ? 1 : 0)
+                    #expect(outcome == .appended(position: UInt64(i + 2), version: expectedVersion), "\(e.id)")
+                    // Sent again in the same batch: the same content is a duplicate, other content a conflict.
+                    if i % 1000 == 0 {
+                        #expect(try log.appendOne(e, appendedAt: fixedInstant, head: &head, versions: &versions, batch: batch, in: &txn)
+                                == .duplicate(position: UInt64(i + 2)))
+                        var other = e
+                        other.body = body("other")
+                        #expect(throws: LogError.self) {
+                            try log.appendOne(other, appendedAt: fixedInstant, head: &head, versions: &versions, batch: batch, in: &txn)
+                        }
+                    }
+                }
+                for (i, e) in events.enumerated() where i % 7 == 0 {
+                    #expect(try log.position(ofID: e.id, batch: batch, in: txn) == UInt64(i + 2))
+                    #expect(try log.position(ofID: e.id, in: txn) == nil, "not in the index yet")
+                }
+                #expect(try log.position(ofID: "before", batch: batch, in: txn) == 1)
+                #expect(try log.position(ofID: "id-absent", batch: batch, in: txn) == nil)
+                try log.writeIndexes(batch, in: &txn)
+            }
+            try log.environment.read { txn throws in
+                for (i, e) in events.enumerated() where i % 7 == 0 { #expect(try log.position(ofID: e.id, in: txn) == UInt64(i + 2)) }
+                #expect(try log.positions(of: "s-7", in: txn) == [1] + stride(from: 7, to: n, by: 97).map { UInt64($0 + 2) })
+                #expect(try log.version(of: "s-96", in: txn) == UInt64((n - 96 + 96) / 97))
+            }
+            let verified = try verifyChain(log)
+            #expect(verified.head.position == UInt64(n + 1))
+        }
+    }
+
     @Test func appendedEventsReadBackExactly() throws {
         try withTemporaryDirectory { dir in
             let log = try openLog(dir)
