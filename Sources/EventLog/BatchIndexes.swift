@@ -37,6 +37,12 @@ public final class BatchIndexes {
 
     public var isEmpty: Bool { first == 0 }
 
+    /// The table is not needed once the batch has stopped appending.
+    func release() {
+        slots = [0]
+        mask = 0
+    }
+
     /// The id's 32-bit fingerprint (FNV-1a, then mixed).
     @inline(__always) static func fingerprint(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
@@ -89,49 +95,57 @@ public final class BatchIndexes {
 
 /// Keys (ids or stream names) with the position each maps to, collected in one byte arena and
 /// handed out sorted: by key bytes (`memcmp` order, as LMDB stores them), then by position.
+/// 16 bytes an entry plus the key bytes: a bulk import sorts ten million of them.
 struct IndexKeys {
     /// One key: its first eight bytes as a big-endian number (most comparisons end there), where
-    /// the whole key is in the arena, and the position.
+    /// it starts in the arena (a 2-byte length, then the bytes), and its position's offset from
+    /// the batch's first.
     struct Entry {
         var prefix: UInt64
-        var start: Int
-        var length: Int
-        var position: UInt64
+        var start: UInt32
+        var offset: UInt32
     }
+    let first: UInt64
     var arena: [UInt8] = []
     var entries: [Entry] = []
     var count: Int { entries.count }
 
-    mutating func reserve(_ n: Int) {
-        entries.reserveCapacity(n)
-        arena.reserveCapacity(n * 12)
+    init(first: UInt64, capacity: Int) {
+        self.first = first
+        entries.reserveCapacity(capacity)
+        arena.reserveCapacity(capacity * 12)
     }
 
     mutating func add(_ key: UnsafeRawBufferPointer, position: UInt64) {
         var prefix: UInt64 = 0
         for k in 0..<8 { prefix = prefix << 8 | UInt64(k < key.count ? key[k] : 0) }
-        entries.append(Entry(prefix: prefix, start: arena.count, length: key.count, position: position))
+        precondition(arena.count + key.count + 2 <= Int(UInt32.max) && position - first <= UInt64(UInt32.max),
+                     "a batch's index keys beyond 4 GiB")
+        entries.append(Entry(prefix: prefix, start: UInt32(arena.count), offset: UInt32(position - first)))
+        arena.append(UInt8(key.count >> 8)); arena.append(UInt8(key.count & 0xff))
         arena.append(contentsOf: key)
     }
 
     /// Calls `body` with each key and its position (8 bytes, big-endian), in order.
     mutating func forEachSorted(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
         try arena.withUnsafeBytes { a in
-            let base = a.baseAddress
+            let base = a.baseAddress!
+            @inline(__always) func key(_ e: Entry) -> UnsafeRawBufferPointer {
+                let s = Int(e.start)
+                let n = Int(base.load(fromByteOffset: s, as: UInt8.self)) << 8 | Int(base.load(fromByteOffset: s + 1, as: UInt8.self))
+                return UnsafeRawBufferPointer(start: base + s + 2, count: n)
+            }
             entries.sort { x, y in
                 if x.prefix != y.prefix { return x.prefix < y.prefix }
-                if x.length > 8 || y.length > 8 {
-                    let n = Swift.min(x.length, y.length)
-                    let c = n == 0 ? 0 : memcmp(base! + x.start, base! + y.start, n)
-                    if c != 0 { return c < 0 }
-                }
-                if x.length != y.length { return x.length < y.length }
-                return x.position < y.position
+                let kx = key(x), ky = key(y)
+                let n = Swift.min(kx.count, ky.count)
+                let c = n <= 8 ? 0 : memcmp(kx.baseAddress! + 8, ky.baseAddress! + 8, n - 8)
+                if c != 0 { return c < 0 }
+                if kx.count != ky.count { return kx.count < ky.count }
+                return x.offset < y.offset
             }
             for e in entries {
-                try BigEndian.withBytes(e.position) { v in
-                    try body(UnsafeRawBufferPointer(start: base.map { $0 + e.start }, count: e.length), v)
-                }
+                try BigEndian.withBytes(first + UInt64(e.offset)) { v in try body(key(e), v) }
             }
         }
     }

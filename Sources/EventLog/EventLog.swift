@@ -101,6 +101,19 @@ public final class EventLog: Sendable {
     /// so the lookup is not repeated.
     public func appendOne(_ e: Pending, appendedAt: String, head: inout Head, versions: inout [String: UInt64],
                           batch: BatchIndexes, idKnownAbsent: Bool = false, in txn: inout WriteTransaction) throws -> Outcome {
+        var current: UInt64? = versions[e.stream]
+        let outcome = try appendOne(e, appendedAt: appendedAt, head: &head, version: &current, batch: batch,
+                                    idKnownAbsent: idKnownAbsent, in: &txn)
+        if case .appended(_, let v) = outcome { versions[e.stream] = v }
+        return outcome
+    }
+
+    /// The same, for a caller that keeps each stream's version itself: `version` is the stream's
+    /// current version, or nil when the caller does not know it yet (it is then read from the
+    /// stream index, which holds the versions from before the batch); an appended event leaves
+    /// the new version in it.
+    public func appendOne(_ e: Pending, appendedAt: String, head: inout Head, version streamVersion: inout UInt64?,
+                          batch: BatchIndexes, idKnownAbsent: Bool = false, in txn: inout WriteTransaction) throws -> Outcome {
         guard e.id.utf8.count <= 511, !e.id.isEmpty else { throw LogError.keyTooLong(field: "id", length: e.id.utf8.count) }
         guard e.stream.utf8.count <= 511, !e.stream.isEmpty else { throw LogError.keyTooLong(field: "stream", length: e.stream.utf8.count) }
         var idKey = e.id
@@ -114,7 +127,7 @@ public final class EventLog: Sendable {
             throw LogError.idConflict(id: e.id, position: p)
         }
         let current: UInt64
-        if let v = versions[e.stream] { current = v } else { current = try version(of: e.stream, in: txn) }
+        if let v = streamVersion { current = v } else { current = try version(of: e.stream, in: txn) }
         if let expected = e.expectedVersion, expected != current {
             throw LogError.versionConflict(stream: e.stream, expected: expected, actual: current)
         }
@@ -133,7 +146,7 @@ public final class EventLog: Sendable {
         }
         idKey.withUTF8 { batch.insert(id: UnsafeRawBufferPointer($0), position: position) }
         head = Head(position: position, hash: hash)
-        versions[e.stream] = version
+        streamVersion = version
         return .appended(position: position, version: version)
     }
 
@@ -241,21 +254,28 @@ public final class EventLog: Sendable {
     /// records.
     public func writeIndexes(_ batch: BatchIndexes, in txn: inout WriteTransaction) throws {
         guard !batch.isEmpty else { return }
-        var idKeys = IndexKeys(), streamKeys = IndexKeys()
         let expected = batch.count
-        idKeys.reserve(expected); streamKeys.reserve(expected)
-        try scan(from: batch.first, in: txn) { e in
-            idKeys.add(e.id, position: e.position)
-            streamKeys.add(e.stream, position: e.position)
-            return true
-        }
-        guard idKeys.count == expected else {
-            throw LogError.corrupt(position: batch.first, reason: "the batch appended \(expected) events but the log holds \(idKeys.count) from its first position")
-        }
-        // Streams hold each episode's positions as sorted duplicates; ids are unique.
-        try txn.withCursors([ids, streams]) { c in
-            try idKeys.forEachSorted { key, value in try c.put(0, key, value, flags: .noOverwrite) }
-            try streamKeys.forEachSorted { key, value in try c.put(1, key, value, flags: .appendDuplicate) }
+        batch.release()
+        // One index at a time, so only one set of keys is held (a bulk import has millions).
+        for (db, flags) in [(ids, WriteTransaction.PutFlags.noOverwrite), (streams, .appendDuplicate)] {
+            var keys = IndexKeys(first: batch.first, capacity: expected)
+            let isIDs = db == ids
+            // The batch's records are read back through the memory map: hand the pages back as
+            // the scan goes, or a bulk import's resident memory grows by the size of its log.
+            let environment = environment
+            try scan(from: batch.first, in: txn) { e in
+                keys.add(isIDs ? e.id : e.stream, position: e.position)
+                if keys.count % 1_000_000 == 0 { environment.releaseMappedPages() }
+                return true
+            }
+            environment.releaseMappedPages()
+            guard keys.count == expected else {
+                throw LogError.corrupt(position: batch.first, reason: "the batch appended \(expected) events but the log holds \(keys.count) from its first position")
+            }
+            // Streams hold each episode's positions as sorted duplicates; ids are unique.
+            try txn.withCursors([db]) { c in
+                try keys.forEachSorted { key, value in try c.put(0, key, value, flags: flags) }
+            }
         }
     }
 

@@ -82,6 +82,10 @@ public struct ParsedLine: Sendable, Equatable {
     public let event: LedgerEvent
     /// Where the line's bytes are in the input given to the reader, without the line terminator.
     public let byteRange: Range<Int>
+    /// The event's canonical body (``EventBody``), when a parsing thread encoded it ahead of the
+    /// append — only for an event naming no target, whose body needs nothing from the store.
+    /// Nil: the appending session encodes it.
+    public var encodedBody: [UInt8]? = nil
 
     public init(line: Int, event: LedgerEvent, byteRange: Range<Int>) {
         self.line = line; self.event = event; self.byteRange = byteRange

@@ -18,13 +18,22 @@ public final class AppendSession {
     /// text of refused lines, without copying the whole report out of the session each time.
     public var rejectedCount: Int { report.rejected.count }
     var head: EventLog.Head
-    var versions: [String: UInt64] = [:]
     let symbols = SymbolTable()
-    var histories: [String: EpisodeHistory] = [:]
-    /// Each touched episode's history as it was before this batch (for the findings it raised).
-    var originals: [String: EpisodeHistory] = [:]
-    /// The last input line that touched each episode.
-    var lastLine: [String: Int] = [:]
+    /// What the batch knows of one episode it touched.
+    struct Touched {
+        var name: String
+        /// The stream version (nil until the log has read or set it).
+        var version: UInt64?
+        var history: EpisodeHistory
+        /// The history as it was before this batch (for the findings the batch raised).
+        var original: EpisodeHistory
+        /// The last input line that appended to the episode (0: none).
+        var lastLine = 0
+    }
+    /// Touched episodes, found by name with one look-up per line (a big import touches hundreds
+    /// of thousands, interleaved, so each extra hashed look-up is a cache miss per line).
+    var touched: [Touched] = []
+    var touchedIndex: [String: Int] = [:]
     /// The input line of every event this batch appended, by position − first position.
     var lineOfPosition: [Int] = []
     let historyDB: Database
@@ -40,12 +49,13 @@ public final class AppendSession {
     /// Records a line rejected before it reached the store (a parse error).
     public func reject(_ r: Ledger.Rejection) { report.rejected.append(r) }
 
-    func history(_ episode: String) throws -> EpisodeHistory {
-        if let h = histories[episode] { return h }
+    /// The index of `episode` in ``touched``, loading its stored history the first time.
+    func touch(_ episode: String) throws -> Int {
+        if let i = touchedIndex[episode] { return i }
         let h = try HistoryProjection.load(episode: episode, from: historyDB, symbols: symbols, in: txnPointer!.pointee)?.history ?? EpisodeHistory()
-        histories[episode] = h
-        originals[episode] = h
-        return h
+        touched.append(Touched(name: episode, version: nil, history: h, original: h))
+        touchedIndex[episode] = touched.count - 1
+        return touched.count - 1
     }
 
     /// Works out, per touched episode, the findings this batch left in the store, naming the line
@@ -55,13 +65,14 @@ public final class AppendSession {
     /// says so — `--strict` rejected the others as they arrived but lets these through, or a
     /// client sending X before its H could never send the pair.
     func finish() {
-        for episode in lastLine.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            let before = originals[episode]?.marks ?? []
-            let after = histories[episode]?.marks ?? []
-            for f in PathwayRules.findingsAdded(before: before, after: after, includingAwaiting: true) {
+        let appendedTo = touched.indices.filter { touched[$0].lastLine > 0 }
+            .sorted { touched[$0].name.utf8.lexicographicallyPrecedes(touched[$1].name.utf8) }
+        for t in appendedTo {
+            let episode = touched[t]
+            for f in PathwayRules.findingsAdded(before: episode.original.marks, after: episode.history.marks, includingAwaiting: true) {
                 let i = Int(f.position) - Int(report.firstPosition)
-                let line = report.firstPosition > 0 && i >= 0 && i < lineOfPosition.count ? lineOfPosition[i] : lastLine[episode]!
-                report.findings.append(.init(line: line, episode: episode, rule: f.rule.id, message: f.message, position: f.position))
+                let line = report.firstPosition > 0 && i >= 0 && i < lineOfPosition.count ? lineOfPosition[i] : episode.lastLine
+                report.findings.append(.init(line: line, episode: episode.name, rule: f.rule.id, message: f.message, position: f.position))
             }
         }
         report.findings.sort { ($0.line, $0.position, $0.rule) < ($1.line, $1.position, $1.rule) }
@@ -110,7 +121,7 @@ public final class AppendSession {
                 report.rejected.append(.init(line: line.line, field: "episode", message: "a correction cannot move a registration from episode '\(targetStream)' to '\(named)'; void it and register it on the right episode"))
                 return
             }
-            switch try history(targetStream).check(targetPosition: tp) {
+            switch touched[try touch(targetStream)].history.check(targetPosition: tp) {
             case .alreadyVoided?:
                 report.rejected.append(.init(line: line.line, field: field, message: "'\(target)' is already voided"))
                 return
@@ -132,10 +143,10 @@ public final class AppendSession {
         var next: EpisodeHistory? = nil
         var raised: [Finding] = []
         let position = head.position + 1
+        let t = try touch(stream)
         if knownAt == nil {
-            _ = try history(stream)
             if options.strict {
-                var h = histories[stream]!
+                var h = touched[t].history
                 let before = h.marks
                 apply(event, to: &h, position: position, target: targetPosition)
                 raised = PathwayRules.findingsAdded(before: before, after: h.marks)
@@ -147,11 +158,12 @@ public final class AppendSession {
                 next = h
             }
         }
-        let body = EventBody.encode(event, targetPosition: targetPosition)
+        // Encoded on the parsing thread when it could be (no target to resolve).
+        let body = (targetPosition == nil ? line.encodedBody : nil) ?? EventBody.encode(event, targetPosition: targetPosition)
         let outcome: EventLog.Outcome
         do {
             outcome = try log.appendOne(EventLog.Pending(id: event.id, stream: stream, body: body),
-                                        appendedAt: appendedAt, head: &head, versions: &versions, batch: indexes,
+                                        appendedAt: appendedAt, head: &head, version: &touched[t].version, batch: indexes,
                                         idKnownAbsent: knownAt == nil, in: &txnPointer!.pointee)
         } catch LogError.idConflict(let id, let p) where report.firstPosition > 0 && p >= report.firstPosition {
             // The clash is with an earlier line of this same batch, which is not stored yet (and,
@@ -166,9 +178,9 @@ public final class AppendSession {
         switch outcome {
         case .duplicate: report.duplicates += 1
         case .appended(let position, _):
-            if let h = next { histories[stream] = h }
-            else if knownAt == nil { apply(event, to: &histories[stream]!, position: position, target: targetPosition) }
-            lastLine[stream] = line.line
+            if let h = next { touched[t].history = h }
+            else if knownAt == nil { apply(event, to: &touched[t].history, position: position, target: targetPosition) }
+            touched[t].lastLine = line.line
             lineOfPosition.append(line.line)
             for f in raised {
                 report.findings.append(.init(line: line.line, episode: stream, rule: f.rule.id, message: f.message, position: f.position))

@@ -313,7 +313,10 @@ final class ParsePipeline: @unchecked Sendable {
             let handle: (Result<ParsedLine, IngestError>, UnsafeRawBufferPointer) -> Void = { result, raw in
                 batch.lines += 1
                 switch result {
-                case .success(let p):
+                case .success(var p):
+                    // The body is encoded here, off the appending thread, when it needs nothing
+                    // from the store (everything but voidings and corrections).
+                    if p.event.target == nil { p.encodedBody = EventBody.encode(p.event, targetPosition: nil) }
                     batch.parsed.append(p)
                     if keepRaw { batch.parsedRaw.append(String(decoding: raw, as: UTF8.self)) }
                 case .failure(let e):
