@@ -290,8 +290,8 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// Every episode's corrected history, folded from the log in memory.
     ///
     /// Scanning appends one ``Step`` per event; ``seal()`` then groups the steps by episode (a
-    /// counting sort, in place), and ``history(_:)`` replays one episode's steps into its
-    /// ``EpisodeHistory``. Memory is ≈ 32 bytes per event plus the names.
+    /// counting sort, two passes), and ``history(_:)`` replays one episode's steps into its
+    /// ``EpisodeHistory``. Memory is ≈ 36 bytes per event plus the names.
     public struct Fold: Sendable {
         /// Names of patients, institutions and units (the marks' symbols).
         public var symbols = SymbolTable()
@@ -305,14 +305,13 @@ public final class ProjectionEngine: @unchecked Sendable {
         var steps: [Step] = []
         /// The log position of the first step; steps hold positions as 32-bit offsets from it.
         var base: UInt64 = 0
-        /// The targets of corrections and voidings (≈ 1 % of events), by step offset (which
-        /// ``seal()`` keeps, while it moves the steps).
-        var targets: [UInt32: UInt64] = [:]
+        /// The targets of corrections and voidings (≈ 1 % of events), by step index.
+        var targets: [Int: UInt64] = [:]
         public var head: UInt64 = 0
         public var events = 0
-        /// After ``seal()``: the steps of episode `i` are `steps[groupStart[i]..<groupStart[i + 1]]`,
-        /// in log order.
+        /// After ``seal()``: the steps of episode `i` are `stepOrder[groupStart[i]..<groupStart[i + 1]]`.
         var groupStart: [Int32] = []
+        var stepOrder: [Int32] = []
         var sealedSteps = -1
 
         public init() {}
@@ -342,7 +341,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             precondition(position >= base && offset <= UInt64(UInt32.max), "a fold spans at most 2^32 log positions")
             var s = step
             s.offset = UInt32(offset)
-            if s.kind != UInt8(ascii: "r") { targets[s.offset] = target }
+            if s.kind != UInt8(ascii: "r") { targets[steps.count] = target }
             steps.append(s)
             head = position
             events += 1
@@ -370,17 +369,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             LargeMemory.adviseHugePages(&steps)
         }
 
-        /// Groups the steps by episode, in place; needed before ``history(_:)``, ``version(_:)`` and
-        /// ``snapshot(_:)``.
-        ///
-        /// The steps themselves are moved (an in-place counting sort: each step goes once, straight
-        /// into its episode's region), not an index of them: every projection then reads an
-        /// episode's steps from one run of memory. In a real log, where thousands of episodes are
-        /// interleaved, an index sends each of those reads to a random place in an array of
-        /// hundreds of megabytes (one cache miss per event, on every rebuild and verify); a log
-        /// whose episodes come in runs is already grouped, and nothing moves. Within a region the
-        /// steps are put back in log order by their offsets, so sealing again after more events
-        /// were added (a rebuild's last catch-up) regroups them the same way.
+        /// Groups the steps by episode; needed before ``history(_:)``, ``version(_:)`` and ``snapshot(_:)``.
         public mutating func seal() {
             if sealedSteps == steps.count { return }
             precondition(steps.count < Int(Int32.max), "a fold holds at most 2^31 events")
@@ -389,45 +378,27 @@ public final class ProjectionEngine: @unchecked Sendable {
             for s in steps { start[Int(s.episode) + 1] += 1 }
             for i in 0..<n { start[i + 1] += start[i] }
             var fill = start
-            steps.withUnsafeMutableBufferPointer { st in
-                for b in 0..<n {
-                    let end = start[b + 1]
-                    while fill[b] < end {
-                        var s = st[Int(fill[b])]
-                        var e = Int(s.episode)
-                        if e == b { fill[b] += 1; continue }
-                        // Follow the cycle: put the step where its episode's region is filled up
-                        // to, carry on with the one it displaces, until one belongs in this hole.
-                        while e != b {
-                            let j = Int(fill[e])
-                            fill[e] += 1
-                            swap(&s, &st[j])
-                            e = Int(s.episode)
-                        }
-                        st[Int(fill[b])] = s
-                        fill[b] += 1
-                    }
-                }
-                for b in 0..<n {
-                    let lo = Int(start[b]), hi = Int(start[b + 1])
-                    var inOrder = true
-                    var k = lo + 1
-                    while k < hi { if st[k - 1].offset > st[k].offset { inOrder = false; break }; k += 1 }
-                    if !inOrder { var region = UnsafeMutableBufferPointer(rebasing: st[lo..<hi]); region.sort { $0.offset < $1.offset } }
-                }
+            var order = [Int32]()
+            order.reserveCapacity(steps.count)
+            LargeMemory.adviseHugePages(&order)
+            order.append(contentsOf: repeatElement(0, count: steps.count))
+            for (k, s) in steps.enumerated() {
+                let e = Int(s.episode)
+                order[Int(fill[e])] = Int32(k)
+                fill[e] += 1
             }
-            groupStart = start; sealedSteps = steps.count
+            groupStart = start; stepOrder = order; sealedSteps = steps.count
         }
 
         /// Episode `i`'s corrected history (after ``seal()``).
         public func history(_ i: Int) -> EpisodeHistory {
             var h = EpisodeHistory()
-            for k in Int(groupStart[i])..<Int(groupStart[i + 1]) {
-                let s = steps[k]
+            for k in stepOrder[Int(groupStart[i])..<Int(groupStart[i + 1])] {
+                let s = steps[Int(k)]
                 switch s.kind {
                 case UInt8(ascii: "r"): h.register(s.mark(base: base))
-                case UInt8(ascii: "c"): h.correct(targetPosition: targets[s.offset] ?? 0, with: s.mark(base: base))
-                case UInt8(ascii: "v"): h.void(targetPosition: targets[s.offset] ?? 0)
+                case UInt8(ascii: "c"): h.correct(targetPosition: targets[Int(k)] ?? 0, with: s.mark(base: base))
+                case UInt8(ascii: "v"): h.void(targetPosition: targets[Int(k)] ?? 0)
                 default: break
                 }
             }
@@ -436,7 +407,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         /// How many events episode `i` has (its stream version, when the fold started at 1).
         public func version(_ i: Int) -> UInt64 { UInt64(groupStart[i + 1] - groupStart[i]) }
         public func lastPosition(_ i: Int) -> UInt64 {
-            groupStart[i + 1] > groupStart[i] ? base + UInt64(steps[Int(groupStart[i + 1]) - 1].offset) : 0
+            groupStart[i + 1] > groupStart[i] ? base + UInt64(steps[Int(stepOrder[Int(groupStart[i + 1]) - 1])].offset) : 0
         }
 
         /// Episode indices in the byte order of their names (the order keys are stored in).

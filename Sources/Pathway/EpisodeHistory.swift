@@ -152,33 +152,40 @@ public struct EpisodeHistory: Sendable, Equatable {
 /// The table is the fold's hottest structure (four look-ups per event), so it keeps its bytes in
 /// one flat arena behind an unsafe pointer: no per-name arrays, no retain/release and no dynamic
 /// exclusivity checks per look-up, `memcmp` for the comparison. Not thread-safe: one fold, one table.
+///
+/// In a real log, where episodes are interleaved, the look-ups land at random in tables of a
+/// million names, so each memory access is a cache miss; the layout keeps them to three per
+/// name found: the bucket (which holds 32 bits of the hash beside the id, so a probe passing
+/// other names touches nothing else), the name's packed place (arena offset and length in one
+/// word), and its bytes.
 public final class SymbolTable: @unchecked Sendable {
     struct State {
         var arena: UnsafeMutablePointer<UInt8>
         var arenaCount = 0, arenaCapacity: Int
-        var starts: UnsafeMutablePointer<Int>      // id → offset in the arena
-        var lengths: UnsafeMutablePointer<Int32>
-        var hashes: UnsafeMutablePointer<UInt64>
+        /// id → arena offset << 24 | length.
+        var places: UnsafeMutablePointer<UInt64>
         var count = 0, idCapacity: Int
-        var buckets: UnsafeMutablePointer<Int32>   // open addressing, -1 = empty
+        /// Open addressing on the hash's top 32 bits: 0 empty, else those bits << 32 | (id + 1).
+        var buckets: UnsafeMutablePointer<UInt64>
         var mask: Int
     }
     private let s: UnsafeMutablePointer<State>
     /// Names as `String`s, made once per distinct name.
     public private(set) var names: [String] = []
 
+    static let lengthBits: UInt64 = 24
+    static let maxLength = (1 << 24) - 1
+
     public init() {
         s = .allocate(capacity: 1)
-        let buckets = LargeMemory.allocate(Int32.self, count: 1024, initializedTo: -1)
+        let buckets = LargeMemory.allocate(UInt64.self, count: 1024, initializedTo: 0)
         s.initialize(to: State(arena: LargeMemory.allocate(UInt8.self, count: 4096), arenaCapacity: 4096,
-                               starts: LargeMemory.allocate(Int.self, count: 256), lengths: LargeMemory.allocate(Int32.self, count: 256),
-                               hashes: LargeMemory.allocate(UInt64.self, count: 256), idCapacity: 256, buckets: buckets, mask: 1023))
+                               places: LargeMemory.allocate(UInt64.self, count: 256), idCapacity: 256, buckets: buckets, mask: 1023))
         _ = intern(bytes: UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     deinit {
-        LargeMemory.deallocate(s.pointee.arena); LargeMemory.deallocate(s.pointee.starts); LargeMemory.deallocate(s.pointee.lengths)
-        LargeMemory.deallocate(s.pointee.hashes); LargeMemory.deallocate(s.pointee.buckets)
+        LargeMemory.deallocate(s.pointee.arena); LargeMemory.deallocate(s.pointee.places); LargeMemory.deallocate(s.pointee.buckets)
         s.deinitialize(count: 1); s.deallocate()
     }
 
@@ -210,23 +217,31 @@ public final class SymbolTable: @unchecked Sendable {
         return h ^ (h >> 32)
     }
 
+    @inline(__always) func start(_ i: Int) -> Int { Int(truncatingIfNeeded: s.pointee.places[i] >> Self.lengthBits) }
+    @inline(__always) func length(_ i: Int) -> Int { Int(truncatingIfNeeded: s.pointee.places[i] & UInt64(Self.maxLength)) }
+
     public func intern(bytes b: UnsafeRawBufferPointer) -> Int32 {
-        let h = Self.hash(b)
-        var i = Int(truncatingIfNeeded: h) & s.pointee.mask
+        let top = Self.hash(b) >> 32
+        let mask = s.pointee.mask, buckets = s.pointee.buckets
+        var i = Int(truncatingIfNeeded: top) & mask
         while true {
-            let id = s.pointee.buckets[i]
-            if id < 0 { break }
-            let k = Int(id)
-            if s.pointee.hashes[k] == h, Int(s.pointee.lengths[k]) == b.count,
-               b.count == 0 || memcmp(s.pointee.arena + s.pointee.starts[k], b.baseAddress!, b.count) == 0 {
-                return id
+            let v = buckets[i]
+            if v == 0 { break }
+            if v >> 32 == top {
+                let k = Int(truncatingIfNeeded: v & 0xffff_ffff) - 1
+                let place = s.pointee.places[k]
+                if Int(truncatingIfNeeded: place & UInt64(Self.maxLength)) == b.count,
+                   b.count == 0 || memcmp(s.pointee.arena + Int(truncatingIfNeeded: place >> Self.lengthBits), b.baseAddress!, b.count) == 0 {
+                    return Int32(k)
+                }
             }
-            i = (i + 1) & s.pointee.mask
+            i = (i + 1) & mask
         }
-        return insert(b, hash: h, bucket: i)
+        return insert(b, top: top, bucket: i)
     }
 
-    private func insert(_ b: UnsafeRawBufferPointer, hash h: UInt64, bucket: Int) -> Int32 {
+    private func insert(_ b: UnsafeRawBufferPointer, top: UInt64, bucket: Int) -> Int32 {
+        precondition(b.count <= Self.maxLength, "a name of more than 16 MiB")
         var st = s.pointee
         if st.arenaCount + b.count > st.arenaCapacity {
             var cap = st.arenaCapacity * 2
@@ -237,35 +252,35 @@ public final class SymbolTable: @unchecked Sendable {
         }
         if st.count == st.idCapacity {
             let cap = st.idCapacity * 2
-            func grow<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<T> {
-                let n = LargeMemory.allocate(T.self, count: cap)
-                n.moveInitialize(from: p, count: st.count); LargeMemory.deallocate(p); return n
-            }
-            st.starts = grow(st.starts); st.lengths = grow(st.lengths); st.hashes = grow(st.hashes)
+            let n = LargeMemory.allocate(UInt64.self, count: cap)
+            n.moveInitialize(from: st.places, count: st.count); LargeMemory.deallocate(st.places)
+            st.places = n
             st.idCapacity = cap
         }
         let id = st.count
         if b.count > 0 { (st.arena + st.arenaCount).update(from: b.baseAddress!.assumingMemoryBound(to: UInt8.self), count: b.count) }
-        st.starts[id] = st.arenaCount; st.lengths[id] = Int32(b.count); st.hashes[id] = h
+        st.places[id] = UInt64(st.arenaCount) << Self.lengthBits | UInt64(b.count)
         st.arenaCount += b.count
         st.count += 1
-        st.buckets[bucket] = Int32(id)
+        st.buckets[bucket] = top << 32 | UInt64(id + 1)
         s.pointee = st
         names.append(String(decoding: b, as: UTF8.self))
         if st.count * 2 > st.mask + 1 { rehash() }
         return Int32(id)
     }
 
+    /// Doubles the buckets; each entry is placed again from the hash bits its bucket keeps.
     private func rehash() {
-        let size = (s.pointee.mask + 1) * 2
-        LargeMemory.deallocate(s.pointee.buckets)
-        let buckets = LargeMemory.allocate(Int32.self, count: size, initializedTo: -1)
+        let old = s.pointee.buckets, oldSize = s.pointee.mask + 1
+        let size = oldSize * 2
+        let buckets = LargeMemory.allocate(UInt64.self, count: size, initializedTo: 0)
         let mask = size - 1
-        for id in 0..<s.pointee.count {
-            var i = Int(truncatingIfNeeded: s.pointee.hashes[id]) & mask
-            while buckets[i] >= 0 { i = (i + 1) & mask }
-            buckets[i] = Int32(id)
+        for j in 0..<oldSize where old[j] != 0 {
+            var i = Int(truncatingIfNeeded: old[j] >> 32) & mask
+            while buckets[i] != 0 { i = (i + 1) & mask }
+            buckets[i] = old[j]
         }
+        LargeMemory.deallocate(old)
         s.pointee.buckets = buckets
         s.pointee.mask = mask
     }
@@ -278,27 +293,25 @@ public final class SymbolTable: @unchecked Sendable {
     public func name(_ i: Int32) -> String { names[Int(i)] }
     /// Whether symbol `i` names exactly these bytes.
     @inline(__always) public func equals(_ i: Int32, _ b: UnsafeRawBufferPointer) -> Bool {
-        let st = s.pointee
-        guard Int(st.lengths[Int(i)]) == b.count else { return false }
-        return b.count == 0 || memcmp(st.arena + st.starts[Int(i)], b.baseAddress!, b.count) == 0
+        guard length(Int(i)) == b.count else { return false }
+        return b.count == 0 || memcmp(s.pointee.arena + start(Int(i)), b.baseAddress!, b.count) == 0
     }
     /// Whether name `a` sorts before name `b` byte-wise (LMDB's key order), without copying either.
     public func nameLess(_ a: Int32, _ b: Int32) -> Bool {
-        let st = s.pointee
-        let la = Int(st.lengths[Int(a)]), lb = Int(st.lengths[Int(b)])
+        let arena = s.pointee.arena
+        let la = length(Int(a)), lb = length(Int(b))
         let n = Swift.min(la, lb)
-        let c = n == 0 ? 0 : memcmp(st.arena + st.starts[Int(a)], st.arena + st.starts[Int(b)], n)
+        let c = n == 0 ? 0 : memcmp(arena + start(Int(a)), arena + start(Int(b)), n)
         return c != 0 ? c < 0 : la < lb
     }
     /// Calls `body` with the name's UTF-8 bytes in the table's own memory, without making a
     /// `String` or an array: how stored records copy names. The view is valid only inside `body`
     /// and only while nothing is interned (an intern may move the bytes).
     @inline(__always) public func withName<R>(_ i: Int32, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        let st = s.pointee
-        return try body(UnsafeRawBufferPointer(start: st.arena + st.starts[Int(i)], count: Int(st.lengths[Int(i)])))
+        try body(UnsafeRawBufferPointer(start: s.pointee.arena + start(Int(i)), count: length(Int(i))))
     }
     /// The name's UTF-8 bytes, for comparisons without making a `String`.
     public func nameBytes(_ i: Int32) -> [UInt8] {
-        Array(UnsafeBufferPointer(start: s.pointee.arena + s.pointee.starts[Int(i)], count: Int(s.pointee.lengths[Int(i)])))
+        Array(UnsafeBufferPointer(start: s.pointee.arena + start(Int(i)), count: length(Int(i))))
     }
 }
