@@ -33,7 +33,7 @@ public final class Prepared: @unchecked Sendable {
 
     init() throws {
         events = Settings.events
-        directory = "\(Settings.baseDirectory)/pathway-bench-\(events)-s\(Settings.seed)"
+        directory = "\(Settings.baseDirectory)/pathway-bench-\(events)-s\(Settings.seed)" + (Settings.recordedOrder ? "-recorded" : "")
         ndjsonPath = directory + "/registrations.ndjson"
         storePath = directory + "/store"
         try Scratch.makeDirectories(directory)
@@ -46,6 +46,7 @@ public final class Prepared: @unchecked Sendable {
 
         let marker = directory + "/READY"
         let expected = "events=\(events)\nseed=\(Settings.seed)\nfrom=\(Settings.from)\nto=\(Settings.to)\n"
+            + (Settings.recordedOrder ? "order=recorded\n" : "")
         if (readText(marker)?.hasPrefix(expected) ?? false) {
             // Reuse it if it still holds what it should (same count, same head as when prepared).
             do {
@@ -83,7 +84,7 @@ public final class Prepared: @unchecked Sendable {
     static func prepare(events: Int, ndjsonPath: String, storePath: String) throws -> String {
         // 1. The NDJSON input, cut at exactly `events` lines.
         let t0 = seconds()
-        let summary = try Prepared.generate(lines: events, to: ndjsonPath)
+        let summary = try Prepared.generate(lines: events, to: ndjsonPath, scratch: ndjsonPath.lastIndex(of: "/").map { String(ndjsonPath[..<$0]) } ?? ".")
         let t1 = seconds()
         note("generated \(events) lines (from a run of \(summary.episodes) episodes) into \(ndjsonPath) in \(Int(t1 - t0)) s")
 
@@ -124,19 +125,36 @@ public final class Prepared: @unchecked Sendable {
 
     /// Generates at least `lines` lines (growing the episode count until it does) and writes exactly
     /// the first `lines` of them, each ending in a line feed. A cut episode is still valid input.
-    static func generate(lines: Int, to path: String) throws -> SyntheticGenerator.Summary {
+    /// In recorded order (``Settings/recordedOrder``) the first `lines` in that order are written:
+    /// still valid input, since each episode's lines keep their order. `scratch` holds the sort's
+    /// run files.
+    static func generate(lines: Int, to path: String, scratch: String) throws -> SyntheticGenerator.Summary {
         var episodes = lines / 9 + 64
         while true {
             let g = SyntheticGenerator(episodes: episodes, seed: Settings.seed, from: Settings.from, to: Settings.to)
             guard let f = fopen(path, "w") else { throw BenchError("cannot write \(path)") }
             setvbuf(f, nil, _IOFBF, 1 << 22)
             var written = 0
-            let newline: [UInt8] = [10]
-            let summary = g.generateUTF8 { line in
-                guard written < lines else { return }
-                fwrite(line.baseAddress, 1, line.count, f)
-                fwrite(newline, 1, 1, f)
-                written += 1
+            let summary: SyntheticGenerator.Summary
+            if Settings.recordedOrder {
+                summary = try g.generateInRecordedOrder(temporaryDirectory: scratch) { block in
+                    // Whole lines, each ending in a line feed: write up to the `lines`-th.
+                    guard written < lines, let base = block.baseAddress else { return }
+                    var end = 0
+                    while end < block.count && written < lines {
+                        if block[end] == 10 { written += 1 }
+                        end += 1
+                    }
+                    fwrite(base, 1, end, f)
+                }
+            } else {
+                let newline: [UInt8] = [10]
+                summary = g.generateUTF8 { line in
+                    guard written < lines else { return }
+                    fwrite(line.baseAddress, 1, line.count, f)
+                    fwrite(newline, 1, 1, f)
+                    written += 1
+                }
             }
             fclose(f)
             if written == lines { return summary }

@@ -13,6 +13,9 @@ import Darwin
 /// - `PATHWAY_BENCH_DIR`: where the prepared data and scratch stores live (default `$TMPDIR`, else `/tmp`).
 /// - `PATHWAY_BENCH_ITERATIONS`: measured iterations of the heavy benchmarks (import, rebuilds,
 ///   verify, parse; default 3).
+/// - `PATHWAY_BENCH_ORDER`: `generated` (default: episode after episode) or `recorded` (all
+///   episodes interleaved by the instant each line is recorded, as a national log receives them;
+///   see `pathway generate --order`). The two are prepared in separate directories.
 ///
 /// The data is deterministic: four years of registrations (2022-07-01 … 2026-06-30) from
 /// ``SyntheticGenerator`` with the seed, cut at exactly `events` lines, and a ledger clock fixed at
@@ -21,6 +24,14 @@ public enum Settings {
     public static let events: Int = positive("PATHWAY_BENCH_EVENTS") ?? 1_000_000
     public static let seed: UInt64 = UInt64(positive("PATHWAY_BENCH_SEED") ?? 2026)
     public static let iterations: Int = positive("PATHWAY_BENCH_ITERATIONS") ?? 3
+    /// Whether the data is in recorded order (interleaved) rather than generated order.
+    public static let recordedOrder: Bool = {
+        switch string("PATHWAY_BENCH_ORDER") {
+        case nil, "", "generated": return false
+        case "recorded": return true
+        case let other?: fatalError("pathway-bench: PATHWAY_BENCH_ORDER must be generated or recorded, not '\(other)'")
+        }
+    }()
     public static let baseDirectory: String = {
         if let d = string("PATHWAY_BENCH_DIR"), !d.isEmpty { return d }
         if let d = string("TMPDIR"), !d.isEmpty { return d }
