@@ -95,14 +95,14 @@ public final class BatchIndexes {
 
 /// Keys (ids or stream names) with the position each maps to, collected in one byte arena and
 /// handed out sorted: by key bytes (`memcmp` order, as LMDB stores them), then by position.
-/// 16 bytes an entry plus the key bytes: a bulk import sorts ten million of them.
+/// 24 bytes an entry plus the key bytes: a bulk import sorts ten million of them.
 struct IndexKeys {
     /// One key: its first eight bytes as a big-endian number (most comparisons end there), where
     /// it starts in the arena (a 2-byte length, then the bytes), and its position's offset from
     /// the batch's first.
     struct Entry {
         var prefix: UInt64
-        var start: UInt32
+        var start: Int
         var offset: UInt32
     }
     let first: UInt64
@@ -119,9 +119,8 @@ struct IndexKeys {
     mutating func add(_ key: UnsafeRawBufferPointer, position: UInt64) {
         var prefix: UInt64 = 0
         for k in 0..<8 { prefix = prefix << 8 | UInt64(k < key.count ? key[k] : 0) }
-        precondition(arena.count + key.count + 2 <= Int(UInt32.max) && position - first <= UInt64(UInt32.max),
-                     "a batch's index keys beyond 4 GiB")
-        entries.append(Entry(prefix: prefix, start: UInt32(arena.count), offset: UInt32(position - first)))
+        // A batch of more than 2^32 events would have stopped in BatchIndexes.insert already.
+        entries.append(Entry(prefix: prefix, start: arena.count, offset: UInt32(truncatingIfNeeded: position - first)))
         arena.append(UInt8(key.count >> 8)); arena.append(UInt8(key.count & 0xff))
         arena.append(contentsOf: key)
     }
@@ -131,7 +130,7 @@ struct IndexKeys {
         try arena.withUnsafeBytes { a in
             let base = a.baseAddress!
             @inline(__always) func key(_ e: Entry) -> UnsafeRawBufferPointer {
-                let s = Int(e.start)
+                let s = e.start
                 let n = Int(base.load(fromByteOffset: s, as: UInt8.self)) << 8 | Int(base.load(fromByteOffset: s + 1, as: UInt8.self))
                 return UnsafeRawBufferPointer(start: base + s + 2, count: n)
             }
