@@ -389,6 +389,28 @@ import Pathway
         }
     }
 
+    /// `generate --order recorded` from the command line: the same lines as the default order,
+    /// interleaved, importable with nothing rejected into a store that verifies; a misspelt order
+    /// is a usage error. The run files go to `--temp-dir`, which is empty afterwards.
+    @Test func generateInRecordedOrderFromTheCommandLine() throws {
+        try withTemporaryDirectory { dir in
+            let base = ["generate", "--episodes", "400", "--seed", "9", "--from", "2025-01-01", "--to", "2026-02-28", "--out", "-"]
+            let generated = try pathway(base)
+            let recorded = try pathway(base + ["--order", "recorded", "--temp-dir", dir])
+            #expect(generated.status == 0 && recorded.status == 0, "\(recorded.stderr)")
+            let g = generated.stdout.split(separator: "\n"), r = recorded.stdout.split(separator: "\n")
+            #expect(g.count > 400 * 5 && g.sorted() == r.sorted() && g != r)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)
+            try recorded.stdout.write(toFile: dir + "/recorded.ndjson", atomically: true, encoding: .utf8)
+            let imported = try pathway(["import", dir + "/recorded.ndjson", "--store", dir + "/store"])
+            #expect(imported.status == 0 && imported.stdout.contains("rejected 0"), "\(imported.stdout) \(imported.stderr)")
+            let verified = try pathway(["verify", "--store", dir + "/store"])
+            #expect(verified.status == 0, "\(verified.stdout)")
+            let bogus = try pathway(base + ["--order", "by-date"])
+            #expect(bogus.status == 64 && bogus.stderr.contains("--order must be generated or recorded"), "\(bogus.stderr)")
+        }
+    }
+
     /// `generate --help` at 80 columns: each "Label: text" paragraph starts a line after a blank
     /// line (the argument parser once ran "Rule breaks" into the Corrections paragraph), and no
     /// line of it is wider than the terminal.
@@ -399,7 +421,7 @@ import Pathway
         // The overview; the argument parser does not wrap its own USAGE line.
         for line in lines.prefix { !$0.hasPrefix("USAGE:") } { #expect(line.count <= 80, "too wide: \(line)") }
         for label in ["Volume", "Places", "Start (A)", "Not granted", "Detox (D)", "Treatment", "End (X)", "Re-referral",
-                      "Corrections", "Rule breaks", "Ids"] {
+                      "Corrections", "Rule breaks", "Order", "Ids"] {
             let i = lines.firstIndex { $0.hasPrefix(label + ": ") }
             #expect(i != nil && i! > 0 && lines[i! - 1].isEmpty, "\(label) does not start a paragraph:\n\(r.stdout)")
         }
