@@ -143,8 +143,10 @@ public final class AppendSession {
         var next: EpisodeHistory? = nil
         var raised: [Finding] = []
         let position = head.position + 1
-        let t = try touch(stream)
-        if knownAt == nil {
+        // A line already stored is a duplicate or a conflict: its episode's history is not needed
+        // (a file sent twice must not load every episode it names).
+        let t = knownAt == nil ? try touch(stream) : nil
+        if let t {
             if options.strict {
                 var h = touched[t].history
                 let before = h.marks
@@ -161,9 +163,10 @@ public final class AppendSession {
         // Encoded on the parsing thread when it could be (no target to resolve).
         let body = (targetPosition == nil ? line.encodedBody : nil) ?? EventBody.encode(event, targetPosition: targetPosition)
         let outcome: EventLog.Outcome
+        var version = t.flatMap { touched[$0].version }
         do {
             outcome = try log.appendOne(EventLog.Pending(id: event.id, stream: stream, body: body),
-                                        appendedAt: appendedAt, head: &head, version: &touched[t].version, batch: indexes,
+                                        appendedAt: appendedAt, head: &head, version: &version, batch: indexes,
                                         idKnownAbsent: knownAt == nil, in: &txnPointer!.pointee)
         } catch LogError.idConflict(let id, let p) where report.firstPosition > 0 && p >= report.firstPosition {
             // The clash is with an earlier line of this same batch, which is not stored yet (and,
@@ -178,8 +181,11 @@ public final class AppendSession {
         switch outcome {
         case .duplicate: report.duplicates += 1
         case .appended(let position, _):
+            // Only a line not stored yet is appended, and that line touched its episode above.
+            let t = try t ?? touch(stream)
+            touched[t].version = version
             if let h = next { touched[t].history = h }
-            else if knownAt == nil { apply(event, to: &touched[t].history, position: position, target: targetPosition) }
+            else { apply(event, to: &touched[t].history, position: position, target: targetPosition) }
             touched[t].lastLine = line.line
             lineOfPosition.append(line.line)
             for f in raised {

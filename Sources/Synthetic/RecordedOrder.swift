@@ -169,7 +169,10 @@ struct RunSorter: ~Copyable {
 struct RunHead {
     let file: UnsafeMutablePointer<FILE>
     var key: UInt64 = 0, sequence: UInt64 = 0
+    /// The current line; it and the header buffer are reused from line to line, so merging
+    /// millions of lines allocates nothing per line.
     var line: [UInt8] = []
+    private var header = [UInt8](repeating: 0, count: RunHead.headerBytes)
 
     init(file: UnsafeMutablePointer<FILE>) { self.file = file }
 
@@ -179,7 +182,6 @@ struct RunHead {
 
     /// Reads the next line; false at the end of the run.
     mutating func advance(_ sorter: borrowing RunSorter) throws(GeneratorError) -> Bool {
-        var header = [UInt8](repeating: 0, count: RunHead.headerBytes)
         let n = header.withUnsafeMutableBytes { fread($0.baseAddress!, 1, $0.count, file) }
         if n == 0 && feof(file) != 0 { return false }
         guard n == RunHead.headerBytes else { throw sorter.fail("a run file was cut short", errno: 0) }
@@ -188,7 +190,8 @@ struct RunHead {
             sequence = h.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
             return Int(h.loadUnaligned(fromByteOffset: 16, as: UInt32.self))
         }
-        line = [UInt8](repeating: 0, count: count)
+        line.removeAll(keepingCapacity: true)
+        line.append(contentsOf: repeatElement(0, count: count))
         let read = count == 0 ? 0 : line.withUnsafeMutableBytes { fread($0.baseAddress!, 1, count, file) }
         guard read == count else { throw sorter.fail("a run file was cut short", errno: 0) }
         return true
