@@ -336,6 +336,23 @@ public final class EventLog: Sendable {
         }
     }
 
+    /// Walks the stream index a page at a time, in key order: `body(stream, positions, first)`
+    /// gets each stream's positions as runs of 8-byte big-endian numbers in the index's own pages
+    /// (`first` on a stream's first run). A reader of every stream — the numbering of a fold's
+    /// episodes — makes a few calls per stream instead of one per event. The bytes are views into
+    /// the transaction's map: valid until it ends, never to be written.
+    public func scanStreamPages<T: Transaction & ~Copyable>(in txn: borrowing T,
+        _ body: (_ stream: UnsafeRawBufferPointer, _ positions: UnsafeRawBufferPointer, _ first: Bool) throws -> Void) throws {
+        try txn.withCursor(streams) { c in
+            var entry = try c.first()
+            while let (k, v) = entry {
+                try body(k, try c.duplicatesPage(current: v), true)
+                while let more = try c.nextDuplicatesPage() { try body(k, more, false) }
+                entry = try c.nextKey()
+            }
+        }
+    }
+
     /// Walks the id index in key order: each client id with the value stored for it (an 8-byte
     /// big-endian position when intact; the raw bytes, so a verifier can report a damaged one).
     public func scanIDs<T: Transaction & ~Copyable>(in txn: borrowing T,

@@ -162,6 +162,28 @@ public struct Cursor: ~Copyable {
     /// In a duplicates database: the first key with a value, skipping the current key's values.
     public mutating func nextKey() throws -> Entry? { try op(MDB_NEXT_NODUP) }
 
+    /// In a database of fixed-size duplicates (`MDB_DUPFIXED`), with the cursor on a key's first
+    /// value (`first()`, `nextKey()`): that key's values, as many as share the cursor's page, laid
+    /// end to end (`MDB_GET_MULTIPLE`) — a whole run of values for one call instead of one each.
+    /// `current` is the value the cursor stands on: a key with a single value keeps it in its
+    /// node, with no page of duplicates, and LMDB then leaves the value as it was given.
+    public mutating func duplicatesPage(current: UnsafeRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        var k = MDB_val()
+        var v = MDB_val(mv_size: current.count, mv_data: UnsafeMutableRawPointer(mutating: current.baseAddress))
+        try check(mdb_cursor_get(cursor, &k, &v, MDB_GET_MULTIPLE), "reading values of '\(db.name)'")
+        return view(v)
+    }
+
+    /// After ``duplicatesPage(current:)``: the current key's next page of values
+    /// (`MDB_NEXT_MULTIPLE`), or nil when it has no more.
+    public mutating func nextDuplicatesPage() throws -> UnsafeRawBufferPointer? {
+        var k = MDB_val(), v = MDB_val()
+        let rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT_MULTIPLE)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "reading values of '\(db.name)'")
+        return view(v)
+    }
+
     /// Number of values under the current key (duplicates databases).
     public func duplicateCount() throws -> Int {
         var n = 0

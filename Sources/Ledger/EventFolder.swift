@@ -99,7 +99,7 @@ struct EventFolder {
     /// position of a correction or voiding (else 0). The step's position offset is set by
     /// ``ProjectionEngine/Fold/add(_:position:target:)``.
     @inline(__always)
-    func step(of e: StoredEvent, fields f: BodyFields, episode: Int32, names: inout NameTriple) throws -> (ProjectionEngine.Step, UInt64) {
+    func step(of e: StoredEvent, fields f: BodyFields, episode: Int32, card: UnsafeMutablePointer<EpisodeCard>) throws -> (ProjectionEngine.Step, UInt64) {
         var step = ProjectionEngine.Step(offset: 0, episode: episode, patient: 0, institution: 0, unit: 0,
                                          date: 0, emergency: Int32.min, event: .start, outcome: 0, setting: .outpatient, kind: f.kind)
         if f.kind == UInt8(ascii: "v") { return (step, f.targetPosition) }
@@ -107,9 +107,17 @@ struct EventFolder {
         step.event = c.event; step.outcome = c.outcomeByte; step.date = d.daysSinceEpoch
         if !f.emergency.isEmpty, let x = CivilDate(utf8: f.emergency) { step.emergency = x.daysSinceEpoch }
         step.setting = f.careSetting
-        if names.patient < 0 || !symbols.equals(names.patient, f.patient) { names.patient = symbols.intern(bytes: f.patient) }
+        // The patient's bytes are on the card (a short pseudonym): no look-up of the symbol's
+        // bytes, which in a table of a million patients is a cache miss per event.
+        let patient = ShortName(f.patient)
+        var names = card.pointee.names
+        if names.patient < 0 || (patient.isHeld ? card.pointee.patient != patient : !symbols.equals(names.patient, f.patient)) {
+            names.patient = symbols.intern(bytes: f.patient)
+            card.pointee.patient = patient
+        }
         if names.institution < 0 || !symbols.equals(names.institution, f.institution) { names.institution = symbols.intern(bytes: f.institution) }
         if names.unit < 0 || !symbols.equals(names.unit, f.unit) { names.unit = symbols.intern(bytes: f.unit) }
+        card.pointee.names = names
         step.patient = names.patient; step.institution = names.institution; step.unit = names.unit
         return (step, f.targetPosition)
     }

@@ -298,10 +298,13 @@ public final class ProjectionEngine: @unchecked Sendable {
         /// Episode names, numbered in order of first appearance: an episode's number is its fold
         /// index, so finding an event's episode is one look-up.
         public var episodes = SymbolTable()
-        /// Per episode, the symbols of the names its last event carried: consecutive events of an
-        /// episode almost always repeat them, and comparing bytes with one known name is cheaper than
-        /// a hash-table look-up in a table of a million patients.
-        var lastNames: [NameTriple] = []
+        /// Per episode, its name and the names its last event carried (see ``EpisodeCard``):
+        /// consecutive events of an episode almost always repeat them, and comparing with names
+        /// on one cache line is cheaper than a hash-table look-up in a table of a million patients.
+        var cards = EpisodeCards()
+        /// Each position's episode, from the stream index (see ``EpisodePlacement``); nil when the
+        /// fold did not start from an empty fold at position 1, or once the scan is done.
+        var placement: EpisodePlacement? = nil
         var steps: [Step] = []
         /// The log position of the first step; steps hold positions as 32-bit offsets from it.
         var base: UInt64 = 0
@@ -323,15 +326,57 @@ public final class ProjectionEngine: @unchecked Sendable {
         /// bytes with one known name is cheaper than hashing them into a table of a million.
         var lastEpisode: Int32 = 0
 
-        /// The fold index of the episode named `bytes` (adding it when new).
+        /// Whether episode symbol `symbol`'s card (or, for a long name, its table entry) names `bytes`.
+        @inline(__always) func isEpisode(_ symbol: Int32, named bytes: UnsafeRawBufferPointer, short: ShortName) -> Bool {
+            let name = cards.card(Int(symbol) - 1).pointee.name
+            return name.isHeld ? name == short : episodes.equals(symbol, bytes)
+        }
+
+        /// The fold index of the episode named `bytes` at `position` (adding it when new): where
+        /// the stream index put the position, if the episode's name confirms it; else the episode
+        /// before, if it is the same; else by a look-up of the name.
         @inline(__always) mutating func index(ofEpisode bytes: UnsafeRawBufferPointer, at position: UInt64) throws -> Int32 {
             guard !bytes.isEmpty else { throw LogError.corrupt(position: position, reason: "the event names no episode (empty stream)") }
-            if lastEpisode > 0 && episodes.equals(lastEpisode, bytes) { return lastEpisode - 1 }
+            let short = ShortName(bytes)
+            if let placement {
+                let symbol = Int32(truncatingIfNeeded: placement.episode(at: position))
+                if symbol > 0 && isEpisode(symbol, named: bytes, short: short) { return symbol - 1 }
+            }
+            if lastEpisode > 0 && isEpisode(lastEpisode, named: bytes, short: short) { return lastEpisode - 1 }
             let symbol = episodes.intern(bytes: bytes)
             lastEpisode = symbol
             let i = symbol - 1
-            if Int(i) == lastNames.count { lastNames.append(NameTriple()) }
+            if Int(i) == cards.count { var c = EpisodeCard(); c.name = short; cards.append(c) }
             return i
+        }
+
+        /// Numbers the episodes from the stream index, in its key order, and notes each position's
+        /// episode (see ``EpisodePlacement``): for a fold of the whole log that has not started,
+        /// with `head` the log's head in `txn`.
+        mutating func number<T: Transaction & ~Copyable>(from log: EventLog, head: UInt64, in txn: borrowing T) throws {
+            precondition(events == 0 && episodeCount == 0, "episodes are numbered before a fold starts")
+            let placement = EpisodePlacement(count: Int(head))
+            let slots = placement.slots, count = UInt64(head)
+            var current: UInt32 = 0
+            let episodes = episodes, cards = cards
+            try log.scanStreamPages(in: txn) { stream, positions, first in
+                if first {
+                    current = 0
+                    // A damaged index could repeat a name or hold an empty one: such an entry is
+                    // left out, and the scan finds those events by name.
+                    guard !stream.isEmpty, episodes.count == cards.count + 1 else { return }
+                    let symbol = episodes.intern(bytes: stream)
+                    guard Int(symbol) == cards.count + 1 else { return }
+                    var c = EpisodeCard(); c.name = ShortName(stream); cards.append(c)
+                    current = UInt32(symbol)
+                }
+                guard current > 0, let p = positions.baseAddress else { return }
+                for j in 0..<(positions.count / 8) {
+                    let position = p.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self).bigEndian
+                    if position &- 1 < count { slots[Int(position &- 1)] = current }
+                }
+            }
+            self.placement = placement
         }
 
         mutating func add(_ step: Step, position: UInt64, target: UInt64) {
@@ -351,8 +396,9 @@ public final class ProjectionEngine: @unchecked Sendable {
         /// scan of the log (rebuild, catch-up of a rebuild, verify, known-at) turns events into steps.
         @inline(__always)
         mutating func absorb(_ e: StoredEvent, fields: EventFolder.BodyFields, folder: EventFolder) throws {
+            if !isKnownUniquelyReferenced(&cards) { cards = cards.copy() }
             let episode = try index(ofEpisode: e.stream, at: e.position)
-            let (step, target) = try folder.step(of: e, fields: fields, episode: episode, names: &lastNames[Int(episode)])
+            let (step, target) = try folder.step(of: e, fields: fields, episode: episode, card: cards.card(Int(episode)))
             add(step, position: e.position, target: target)
         }
 
@@ -410,10 +456,15 @@ public final class ProjectionEngine: @unchecked Sendable {
             groupStart[i + 1] > groupStart[i] ? base + UInt64(steps[Int(stepOrder[Int(groupStart[i + 1]) - 1])].offset) : 0
         }
 
-        /// Episode indices in the byte order of their names (the order keys are stored in).
+        /// Episode indices in the byte order of their names (the order keys are stored in). A fold
+        /// numbered from the stream index (see ``number(from:head:in:)``) is in that order already,
+        /// unless events the index left out added episodes: checked, not assumed.
         public func episodeOrder() -> [Int] {
-            let episodes = episodes
-            return (0..<episodeCount).sorted { episodes.nameLess(Int32($0 + 1), Int32($1 + 1)) }
+            let episodes = episodes, n = episodeCount
+            var i = 1
+            while i < n && episodes.nameLess(Int32(i), Int32(i + 1)) { i += 1 }
+            if i >= n { return Array(0..<n) }
+            return (0..<n).sorted { episodes.nameLess(Int32($0 + 1), Int32($1 + 1)) }
         }
 
         public func snapshot(_ i: Int) -> EpisodeSnapshot {
@@ -429,7 +480,11 @@ public final class ProjectionEngine: @unchecked Sendable {
                      include: ((_ recordedAt: UnsafeRawBufferPointer, _ appendedAt: UnsafeRawBufferPointer) -> Bool)? = nil) throws {
         let folder = EventFolder(symbols: fold.symbols)
         var next = start
-        let expected = try environment.read { txn in try log.head(in: txn).position }
+        let expected = try environment.read { txn in
+            let head = try log.head(in: txn).position
+            if start == 1 && fold.events == 0 && fold.episodeCount == 0 && head > 0 { try fold.number(from: log, head: head, in: txn) }
+            return head
+        }
         if expected >= start, include == nil { fold.reserve(events: Int(Swift.min(limit, expected) - start + 1)) }
         while true {
             let (done, last) = try environment.read { txn -> (Bool, UInt64) in
@@ -453,6 +508,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             environment.releaseMappedPages()
         }
         environment.releaseMappedPages()
+        fold.placement = nil
         fold.seal()
     }
 
@@ -460,13 +516,21 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// bulk catch-up's whole fold), handing scanned file pages back as it goes.
     func foldRemaining(into fold: inout Fold, in txn: borrowing WriteTransaction) throws {
         let folder = EventFolder(symbols: fold.symbols)
+        // Moved out rather than copied: a copy would share the steps' buffer with `fold`, and
+        // the first step appended would copy them all.
         var f = fold
+        fold = Fold()
         let environment = environment
-        try log.scan(from: fold.head + 1, in: txn) { e in
+        if f.events == 0 && f.episodeCount == 0 {
+            let head = try log.head(in: txn).position
+            if head > 0 { try f.number(from: log, head: head, in: txn) }
+        }
+        try log.scan(from: f.head + 1, in: txn) { e in
             try f.absorb(e, fields: EventFolder.BodyFields(e), folder: folder)
             if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }
             return true
         }
+        f.placement = nil
         f.seal()
         fold = f
     }
