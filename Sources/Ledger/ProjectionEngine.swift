@@ -326,6 +326,9 @@ public final class ProjectionEngine: @unchecked Sendable {
         /// bytes with one known name is cheaper than hashing them into a table of a million.
         var lastEpisode: Int32 = 0
 
+        /// How many events ahead the scan asks for an episode's card.
+        static let cardLookAhead: UInt64 = 8
+
         /// Whether episode symbol `symbol`'s card (or, for a long name, its table entry) names `bytes`.
         @inline(__always) func isEpisode(_ symbol: Int32, named bytes: UnsafeRawBufferPointer, short: ShortName) -> Bool {
             let name = cards.card(Int(symbol) - 1).pointee.name
@@ -339,6 +342,11 @@ public final class ProjectionEngine: @unchecked Sendable {
             guard !bytes.isEmpty else { throw LogError.corrupt(position: position, reason: "the event names no episode (empty stream)") }
             let short = ShortName(bytes)
             if let placement {
+                // The card of the episode a few events on is known without decoding its event:
+                // asked for now, it is in cache when that event comes (the interleaved log's
+                // cards are met at random).
+                let ahead = placement.episode(at: position &+ Fold.cardLookAhead)
+                if ahead > 0 { prefetch(UnsafeRawBufferPointer(start: cards.card(Int(ahead) - 1), count: 1)) }
                 let symbol = Int32(truncatingIfNeeded: placement.episode(at: position))
                 if symbol > 0 && isEpisode(symbol, named: bytes, short: short) { return symbol - 1 }
             }
