@@ -54,7 +54,11 @@ public struct Verifier {
             // full batch of links is hashed on every core *while the walk goes on* with the next
             // one. The queued pointers point into the read transaction's memory map, valid until it
             // ends. All the walk's state is one struct, so the per-event closure makes one access.
-            var walk = Walk(batch: Verifier.batch, folding: projections, events: try log.eventCount(in: txn))
+            let records = try log.eventCount(in: txn)
+            var walk = Walk(batch: Verifier.batch, folding: projections, events: records)
+            // The fold finds each event's episode through the stream index (confirmed by name:
+            // a damaged index only slows it down; the index itself is checked below).
+            try walk.fold?.number(from: log, head: UInt64(records), in: txn)
             // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
             try withUnsafeMutablePointer(to: &walk) { w in
                 let environment = ledger.environment

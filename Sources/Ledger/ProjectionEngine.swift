@@ -358,10 +358,12 @@ public final class ProjectionEngine: @unchecked Sendable {
             return i
         }
 
-        /// Numbers the episodes from the stream index, in its key order, and notes each position's
-        /// episode (see ``EpisodePlacement``): for a fold of the whole log that has not started,
-        /// with `head` the log's head in `txn`.
-        mutating func number<T: Transaction & ~Copyable>(from log: EventLog, head: UInt64, in txn: borrowing T) throws {
+        /// Numbers the episodes from the stream index, in its key order, and notes the episode of
+        /// each position 1…`head` (see ``EpisodePlacement``): for a fold of the whole log that has
+        /// not started, with `head` the log's head in `txn` (a verifier, which must not trust the
+        /// head record, passes the number of records). The index is a hint, never trusted: the
+        /// fold confirms every event's episode by name.
+        public mutating func number<T: Transaction & ~Copyable>(from log: EventLog, head: UInt64, in txn: borrowing T) throws {
             precondition(events == 0 && episodeCount == 0, "episodes are numbered before a fold starts")
             let placement = EpisodePlacement(count: Int(head))
             let slots = placement.slots, count = UInt64(head)
@@ -425,6 +427,7 @@ public final class ProjectionEngine: @unchecked Sendable {
 
         /// Groups the steps by episode; needed before ``history(_:)``, ``version(_:)`` and ``snapshot(_:)``.
         public mutating func seal() {
+            placement = nil   // the scan is over (events folded later find their episode by name)
             if sealedSteps == steps.count { return }
             precondition(steps.count < Int(Int32.max), "a fold holds at most 2^31 events")
             let n = episodeCount
