@@ -46,8 +46,19 @@ public struct Verifier {
     }
 
     public func verify(anchor: Anchor? = nil, projections: Bool = true) throws -> Report {
+        // First with the stream index read ahead (see ``IndexedStreams``); where the index and the
+        // log disagree, again following each stream's versions by its name's digest, which
+        // says exactly what is wrong and where.
+        if let report = try verify(anchor: anchor, projections: projections, readingIndexAhead: true) { return report }
+        return try verify(anchor: anchor, projections: projections, readingIndexAhead: false)!
+    }
+
+    /// One verification; nil when `readingIndexAhead` and the stream index does not agree with
+    /// the log (the caller then verifies without reading it ahead).
+    func verify(anchor: Anchor?, projections: Bool, readingIndexAhead: Bool) throws -> Report? {
         var report = Report()
         let log = ledger.log
+        var indexDisagrees = false
         try ledger.environment.read { txn in
             // Every link is checked against the *stored* previous hash, so links are independent:
             // the walk does the ordered checks (positions, versions) and queues the links, and each
@@ -59,6 +70,12 @@ public struct Verifier {
             // The fold finds each event's episode through the stream index (confirmed by name:
             // a damaged index only slows it down; the index itself is checked below).
             try walk.fold?.number(from: log, head: UInt64(records), in: txn)
+            if readingIndexAhead {
+                guard let ix = try IndexedStreams(log: log, records: records, in: txn) else { indexDisagrees = true; return }
+                walk.indexed = ix
+            } else {
+                walk.reserveTracking(events: records)
+            }
             // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
             try withUnsafeMutablePointer(to: &walk) { w in
                 let environment = ledger.environment
@@ -70,6 +87,9 @@ public struct Verifier {
                 w.pointee.finish()
             }
             ledger.environment.releaseMappedPages()
+            if let ix = walk.indexed {
+                guard !walk.indexDisagrees, walk.chainBroken || ix.accountsFor(events: walk.events) else { indexDisagrees = true; return }
+            }
             report.events = walk.events
             report.problems = walk.problems
             let chainBroken = walk.chainBroken
@@ -78,10 +98,11 @@ public struct Verifier {
             report.streams = walk.streams
             guard !chainBroken else { return }
 
-            // The stream index must list exactly each stream's positions, in version order.
-            var indexed = 0
+            // The stream index must list exactly each stream's positions, in version order
+            // (proven during the walk when the index was read ahead).
+            var indexed = walk.indexed == nil ? 0 : report.events
             var indexProblem: Problem? = nil
-            try log.scanStreams(in: txn) { key, positions in
+            if walk.indexed == nil { try log.scanStreams(in: txn) { key, positions in
                 guard indexProblem == nil else { return }
                 let sd = Verifier.digest(key)
                 for (i, p) in positions.enumerated() {
@@ -94,7 +115,7 @@ public struct Verifier {
                 indexed += positions.count
                 // The index is as large as the log; its pages need not stay resident either.
                 if indexed / 1_000_000 != before / 1_000_000 { ledger.environment.releaseMappedPages() }
-            }
+            } }
             ledger.environment.releaseMappedPages()
             if let p = indexProblem { report.problems.append(p) }
             else if indexed != report.events {
@@ -132,7 +153,7 @@ public struct Verifier {
                 }
             }
         }
-        return report
+        return indexDisagrees ? nil : report
     }
 
     /// At most this many id index problems are described one by one; the rest are counted.
@@ -346,7 +367,12 @@ public struct Verifier {
         /// Position − 1 → digest of the event's id (8 bytes an event), for the id index check.
         private var idOf: [UInt64] = []
         let idDigest = IDDigest()
-        var streams: Int { versions.count }
+        var streams: Int { indexed?.streamCount ?? versions.count }
+        /// The stream index read ahead: each event's stream and version are checked against it,
+        /// and the tracking below (`versions`, `streamOf`, `versionOf`) is not needed.
+        var indexed: IndexedStreams? = nil
+        /// Set when the index read ahead disagrees with the log: the walk stops there.
+        var indexDisagrees = false
         private var versions = IntegerMap(capacity: 1 << 15)   // stream digest → last version seen
         /// The stream of the event before, its digest (0: none yet) and version. Events of one
         /// episode tend to come in runs; within a run a byte comparison replaces the digest and the
@@ -370,13 +396,17 @@ public struct Verifier {
         init(batch: Int, folding: Bool, events: Int) {
             self.batch = batch
             idOf.reserveCapacity(events)
-            streamOf.reserveCapacity(events + 1)
-            versionOf.reserveCapacity(events + 1)
             fold = folding ? ProjectionEngine.Fold() : nil
             zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
             zero.initializeMemory(as: UInt8.self, repeating: 0)
             previousHash = UnsafeRawBufferPointer(zero)
             pending.reserveCapacity(batch)
+        }
+
+        /// Room to follow `events` events' streams and versions without the index read ahead.
+        mutating func reserveTracking(events: Int) {
+            streamOf.reserveCapacity(events + 1)
+            versionOf.reserveCapacity(events + 1)
         }
 
         mutating func fail(_ position: UInt64, _ what: String) -> Bool {
@@ -396,6 +426,9 @@ public struct Verifier {
             do { e = try StoredEvent(bytes: v, key: key) } catch { return fail(key, "\(error)") }
             if e.position != key { return fail(key, "the event says it is at position \(e.position): events were moved or swapped") }
             pending.append(PendingLink(position: key, previous: previousHash, canonical: e.canonical, hash: e.hash))
+            if let indexed {
+                guard indexed.check(e) else { indexDisagrees = true; return false }
+            } else {
             let sd: UInt64, version: UInt64
             if runDigest != 0, e.stream.count == runStream.count,
                e.stream.count == 0 || memcmp(e.stream.baseAddress!, runStream.baseAddress!, e.stream.count) == 0 {
@@ -409,7 +442,9 @@ public struct Verifier {
             }
             runVersion = version
             if e.version != version { return fail(key, "stream \(Verifier.shown(e.stream)) has version \(e.version) here, expected \(version)") }
-            streamOf.append(sd); versionOf.append(version); idOf.append(idDigest(e.id))
+            streamOf.append(sd); versionOf.append(version)
+            }
+            idOf.append(idDigest(e.id))
             if fold != nil {
                 do { try fold!.absorb(e) } catch {
                     foldProblem = Problem(position: key, what: "the registration stored here cannot be read: \(error)")
@@ -458,6 +493,104 @@ public struct Verifier {
             if let bad = Verifier.firstBrokenLink(pending) { record(brokenAt: bad) }
             pending = []
         }
+    }
+}
+
+/// The stream index, read before the log walk: which stream each position is in.
+///
+/// Why: following each stream's version through the walk means a look-up per event in a table of
+/// a million stream digests — in a real log, whose pathways interleave, a cache miss per event —
+/// and then a second pass over the index that compares each entry with what the walk saw, at
+/// random positions again. Read ahead, the index gives each position's stream (the scattered
+/// writes of that are not waited for), and the walk checks each event against it in log order,
+/// asking a few events ahead for the stream entries it will need:
+/// - the position is listed once, under a stream whose name has the event's stream digest (keyed
+///   afresh for each process, see ``Verifier/IDDigest``, so a forged index cannot pass for
+///   another stream);
+/// - the event's version is one more than the events of that stream seen before it;
+/// - at the end each stream has been seen as often as it is listed, and the index lists no more
+///   positions than the log holds.
+/// The index lists each position at most once, in ascending order within a stream, within
+/// 1…records: so each stream's list is exactly its events, in version order — what the pass after
+/// the walk proves otherwise. Anything else makes the verification run again without reading
+/// ahead, which names the problem.
+final class IndexedStreams {
+    struct Stream { var digest: UInt64; var seen: UInt32; var listed: UInt32 }
+    private let placement: UnsafeMutablePointer<UInt32>    // position − 1 → stream number + 1 (0: unlisted)
+    private let records: Int
+    private let table: UnsafeMutablePointer<Stream>
+    let streamCount: Int
+    private var entries = 0
+    private var runNumber: UInt32 = 0
+    private var runStream = UnsafeRawBufferPointer(start: nil, count: 0)
+    static let lookAhead = 8
+
+    /// Nil when the index lists a position twice, out of order or outside 1…`records`.
+    init?<T: Transaction & ~Copyable>(log: EventLog, records: Int, in txn: borrowing T) throws {
+        let placement = LargeMemory.allocate(UInt32.self, count: Swift.max(records, 1), initializedTo: 0)
+        var streams: [Stream] = []
+        var entries = 0, ok = true
+        var last: UInt64 = 0   // the stream's position before (its pages come in order)
+        try log.scanStreamPages(in: txn) { stream, positions, first in
+            guard ok else { return }
+            if first {
+                guard streams.count < Int(UInt32.max - 1) else { ok = false; return }
+                streams.append(Stream(digest: Verifier.digest(stream), seen: 0, listed: 0))
+                last = 0
+            }
+            let number = UInt32(streams.count)
+            guard let base = positions.baseAddress, positions.count % 8 == 0 else { ok = false; return }
+            for j in 0..<(positions.count / 8) {
+                let p = base.loadUnaligned(fromByteOffset: j * 8, as: UInt64.self).bigEndian
+                guard p > last, p >= 1, p <= UInt64(records), placement[Int(p - 1)] == 0 else { ok = false; return }
+                placement[Int(p - 1)] = number
+                last = p
+            }
+            let n = UInt32(positions.count / 8)
+            guard streams[streams.count - 1].listed <= UInt32.max - 1 - n else { ok = false; return }
+            streams[streams.count - 1].listed += n
+            entries += positions.count / 8
+        }
+        guard ok else { LargeMemory.deallocate(placement); return nil }
+        self.placement = placement
+        self.records = records
+        table = LargeMemory.allocate(Stream.self, count: Swift.max(streams.count, 1))
+        table.initialize(from: streams, count: streams.count)
+        streamCount = streams.count
+        self.entries = entries
+    }
+
+    deinit { LargeMemory.deallocate(placement); LargeMemory.deallocate(table) }
+
+    /// Whether the event (at a position already checked to be the next one) is where the index
+    /// says, with the version that follows its stream's last.
+    @inline(__always) func check(_ e: StoredEvent) -> Bool {
+        let p = e.position
+        guard p >= 1, p <= UInt64(records) else { return false }
+        let i = Int(p - 1)
+        if i + IndexedStreams.lookAhead < records, case let a = placement[i + IndexedStreams.lookAhead], a > 0 {
+            prefetch(UnsafeRawBufferPointer(start: table + Int(a - 1), count: 1))
+        }
+        let number = placement[i]
+        guard number > 0 else { return false }
+        let s = table + Int(number - 1)
+        // Within a run of one stream's events, the same bytes as the event before: same digest.
+        if number != runNumber || e.stream.count != runStream.count
+            || (e.stream.count > 0 && memcmp(e.stream.baseAddress!, runStream.baseAddress!, e.stream.count) != 0) {
+            guard Verifier.digest(e.stream) == s.pointee.digest else { return false }
+            runNumber = number
+            runStream = e.stream
+        }
+        guard UInt64(s.pointee.seen) + 1 == e.version else { return false }
+        s.pointee.seen += 1
+        return true
+    }
+
+    /// After a walk of `events` events: every listed position was an event of its stream.
+    func accountsFor(events: Int) -> Bool {
+        guard entries == events else { return false }
+        for j in 0..<streamCount where table[j].seen != table[j].listed { return false }
+        return true
     }
 }
 

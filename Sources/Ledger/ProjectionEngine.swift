@@ -430,9 +430,15 @@ public final class ProjectionEngine: @unchecked Sendable {
             placement = nil   // the scan is over (events folded later find their episode by name)
             if sealedSteps == steps.count { return }
             precondition(steps.count < Int(Int32.max), "a fold holds at most 2^31 events")
-            let n = episodeCount
+            var n = episodeCount
             var start = [Int32](repeating: 0, count: n + 1)
             for s in steps { start[Int(s.episode) + 1] += 1 }
+            if start.dropFirst().contains(0) {
+                dropEpisodesWithoutEvents(counts: start)
+                n = episodeCount
+                start = [Int32](repeating: 0, count: n + 1)
+                for s in steps { start[Int(s.episode) + 1] += 1 }
+            }
             for i in 0..<n { start[i + 1] += start[i] }
             var fill = start
             var order = [Int32]()
@@ -445,6 +451,23 @@ public final class ProjectionEngine: @unchecked Sendable {
                 fill[e] += 1
             }
             groupStart = start; stepOrder = order; sealedSteps = steps.count
+        }
+
+        /// Renumbers the episodes without those no event was folded into — names a damaged
+        /// stream index listed (see ``number(from:head:in:)``) that no event of the log has — so
+        /// that they make no records. Their order is kept. `counts[i + 1]`: episode `i`'s steps.
+        mutating func dropEpisodesWithoutEvents(counts: [Int32]) {
+            let old = episodes, oldCards = cards
+            let kept = SymbolTable(), keptCards = EpisodeCards(capacity: oldCards.count)
+            var renumbered = [Int32](repeating: -1, count: episodeCount)
+            for i in 0..<episodeCount where counts[i + 1] > 0 {
+                renumbered[i] = old.withName(Int32(i + 1)) { kept.intern(bytes: $0) } - 1
+                keptCards.append(oldCards.card(i).pointee)
+            }
+            for k in steps.indices { steps[k].episode = renumbered[Int(steps[k].episode)] }
+            lastEpisode = lastEpisode > 0 ? Swift.max(0, renumbered[Int(lastEpisode) - 1] + 1) : 0
+            episodes = kept
+            cards = keptCards
         }
 
         /// Episode `i`'s corrected history (after ``seal()``).
