@@ -250,7 +250,7 @@ public struct CursorSet {
 /// record while the next one's cache lines arrive: decoding is a chain of dependent loads (each
 /// field's length says where the next one starts), so without the hint every record waits on
 /// memory several times.
-@inline(__always) public func prefetch(_ bytes: UnsafeRawBufferPointer) {
+@inlinable @inline(__always) public func prefetch(_ bytes: UnsafeRawBufferPointer) {
     if let base = bytes.baseAddress { pathwayledger_prefetch(base, Swift.min(bytes.count, 512)) }
 }
 
