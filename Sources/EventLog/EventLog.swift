@@ -173,6 +173,20 @@ public final class EventLog: Sendable {
                       out.baseAddress!.assumingMemoryBound(to: UInt8.self))
     }
 
+    /// Two independent links at once, each written into its `out` (32 bytes): with the CPU's SHA
+    /// extensions their rounds interleave, about 1.5 × the throughput of two calls. For a verifier,
+    /// whose links are each checked against the stored previous hash and so do not wait on each other.
+    @inline(__always)
+    public static func chainHashes(previous a: UnsafeRawBufferPointer, canonical ca: UnsafeRawBufferPointer,
+                                   into outA: UnsafeMutableRawBufferPointer,
+                                   previous b: UnsafeRawBufferPointer, canonical cb: UnsafeRawBufferPointer,
+                                   into outB: UnsafeMutableRawBufferPointer) {
+        pl_chain_hash2(a.baseAddress!.assumingMemoryBound(to: UInt8.self), ca.baseAddress, ca.count,
+                       outA.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                       b.baseAddress!.assumingMemoryBound(to: UInt8.self), cb.baseAddress, cb.count,
+                       outB.baseAddress!.assumingMemoryBound(to: UInt8.self))
+    }
+
     /// SHA-256 of an event's canonical bytes.
     public static func contentDigest(_ canonical: UnsafeRawBufferPointer) -> [UInt8] {
         [UInt8](unsafeUninitializedCapacity: 32) { out, n in

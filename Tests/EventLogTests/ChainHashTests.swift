@@ -38,6 +38,31 @@ import TestSupport
         }
     }
 
+    /// Two links at once (rounds interleaved with the SHA extensions) equal two single links, for
+    /// every pair of lengths around the block and padding edges, and with `out` the same memory as
+    /// `previous`.
+    @Test func twoLinksAtOnceEqualTwoSingleLinks() {
+        var rng = SeededGenerator(seed: 0x7832)
+        let lengths = [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 200, 247, 248, 300, 700]
+        for la in lengths {
+            for lb in lengths {
+                let pa = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let pb = (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let ca = (0..<la).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                let cb = (0..<lb).map { _ in UInt8.random(in: 0...255, using: &rng) }
+                var outA = pa, outB = pb   // previous and out the same memory
+                outA.withUnsafeMutableBytes { oa in outB.withUnsafeMutableBytes { ob in
+                    ca.withUnsafeBytes { a in cb.withUnsafeBytes { b in
+                        EventLog.chainHashes(previous: UnsafeRawBufferPointer(oa), canonical: a, into: oa,
+                                             previous: UnsafeRawBufferPointer(ob), canonical: b, into: ob)
+                    } }
+                } }
+                #expect(outA == Array(SHA256.hash(data: pa + Array(SHA256.hash(data: ca)))), "A: lengths \(la), \(lb)")
+                #expect(outB == Array(SHA256.hash(data: pb + Array(SHA256.hash(data: cb)))), "B: lengths \(la), \(lb)")
+            }
+        }
+    }
+
     @Test func chainLinkIsTheHashOfPreviousAndContentDigest() {
         var rng = SeededGenerator(seed: 7)
         for length in [0, 1, 100, 300, 1000] {
