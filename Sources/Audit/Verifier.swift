@@ -66,16 +66,16 @@ public struct Verifier {
             // one. The queued pointers point into the read transaction's memory map, valid until it
             // ends. All the walk's state is one struct, so the per-event closure makes one access.
             let records = try log.eventCount(in: txn)
+            var readAhead: IndexedStreams? = nil
+            if readingIndexAhead {
+                guard let ix = try IndexedStreams(log: log, records: records, in: txn) else { indexDisagrees = true; return }
+                readAhead = ix
+            }
             var walk = Walk(batch: Verifier.batch, folding: projections, events: records)
             // The fold finds each event's episode through the stream index (confirmed by name:
             // a damaged index only slows it down; the index itself is checked below).
             try walk.fold?.number(from: log, head: UInt64(records), in: txn)
-            if readingIndexAhead {
-                guard let ix = try IndexedStreams(log: log, records: records, in: txn) else { indexDisagrees = true; return }
-                walk.indexed = ix
-            } else {
-                walk.reserveTracking(events: records)
-            }
+            if let readAhead { walk.indexed = readAhead } else { walk.reserveTracking(events: records) }
             // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
             try withUnsafeMutablePointer(to: &walk) { w in
                 let environment = ledger.environment
