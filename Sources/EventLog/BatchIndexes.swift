@@ -95,14 +95,17 @@ public final class BatchIndexes {
 
 /// Keys (ids or stream names) with the position each maps to, collected in one byte arena and
 /// handed out sorted: by key bytes (`memcmp` order, as LMDB stores them), then by position.
-/// 24 bytes an entry plus the key bytes: a bulk import sorts ten million of them.
+/// 32 bytes an entry plus the key bytes: a bulk import sorts ten million of them.
 struct IndexKeys {
-    /// One key: its first eight bytes as a big-endian number (most comparisons end there), where
-    /// it starts in the arena (a 2-byte length, then the bytes), and its position's offset from
-    /// the batch's first.
+    /// One key: its first sixteen bytes as two big-endian numbers (client ids and episode names
+    /// are 5–20 bytes, so nearly every comparison ends there without touching the arena), where it
+    /// starts in the arena (a 2-byte length, then the bytes), its length, and its position's offset
+    /// from the batch's first.
     struct Entry {
-        var prefix: UInt64
+        var high: UInt64
+        var low: UInt64
         var start: Int
+        var count: UInt32
         var offset: UInt32
     }
     let first: UInt64
@@ -117,15 +120,19 @@ struct IndexKeys {
     }
 
     mutating func add(_ key: UnsafeRawBufferPointer, position: UInt64) {
-        var prefix: UInt64 = 0
-        for k in 0..<8 { prefix = prefix << 8 | UInt64(k < key.count ? key[k] : 0) }
-        // A batch of more than 2^32 events would have stopped in BatchIndexes.insert already.
-        entries.append(Entry(prefix: prefix, start: arena.count, offset: UInt32(truncatingIfNeeded: position - first)))
+        var high: UInt64 = 0, low: UInt64 = 0
+        for k in 0..<8 { high = high << 8 | UInt64(k < key.count ? key[k] : 0) }
+        for k in 8..<16 { low = low << 8 | UInt64(k < key.count ? key[k] : 0) }
+        // A batch of more than 2^32 events would have stopped in BatchIndexes.insert already; a
+        // key is at most 511 bytes (the ingest's limit; LMDB's own is 511 too).
+        entries.append(Entry(high: high, low: low, start: arena.count, count: UInt32(truncatingIfNeeded: key.count),
+                             offset: UInt32(truncatingIfNeeded: position - first)))
         arena.append(UInt8(key.count >> 8)); arena.append(UInt8(key.count & 0xff))
         arena.append(contentsOf: key)
     }
 
-    /// Calls `body` with each key and its position (8 bytes, big-endian), in order.
+    /// Calls `body` with each key and its position (8 bytes, big-endian), in order: the byte order
+    /// of the keys, then the positions (a stream's entries are its positions in order).
     mutating func forEachSorted(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) throws -> Void) throws {
         try arena.withUnsafeBytes { a in
             let base = a.baseAddress!
@@ -135,12 +142,15 @@ struct IndexKeys {
                 return UnsafeRawBufferPointer(start: base + s + 2, count: n)
             }
             entries.sort { x, y in
-                if x.prefix != y.prefix { return x.prefix < y.prefix }
-                let kx = key(x), ky = key(y)
-                let n = Swift.min(kx.count, ky.count)
-                let c = n <= 8 ? 0 : memcmp(kx.baseAddress! + 8, ky.baseAddress! + 8, n - 8)
-                if c != 0 { return c < 0 }
-                if kx.count != ky.count { return kx.count < ky.count }
+                if x.high != y.high { return x.high < y.high }
+                if x.low != y.low { return x.low < y.low }
+                // The first sixteen bytes are equal (zero-padded): past them only long keys differ.
+                if x.count > 16 && y.count > 16 {
+                    let kx = key(x), ky = key(y)
+                    let c = memcmp(kx.baseAddress! + 16, ky.baseAddress! + 16, Int(Swift.min(x.count, y.count)) - 16)
+                    if c != 0 { return c < 0 }
+                }
+                if x.count != y.count { return x.count < y.count }
                 return x.offset < y.offset
             }
             for e in entries {
