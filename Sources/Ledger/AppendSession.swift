@@ -31,9 +31,13 @@ public final class AppendSession {
         var lastLine = 0
     }
     /// Touched episodes, found by name with one look-up per line (a big import touches hundreds
-    /// of thousands, interleaved, so each extra hashed look-up is a cache miss per line).
+    /// of thousands, interleaved, so each extra hashed look-up is a cache miss per line) — in a
+    /// symbol table of their own, whose hash reads the name a word at a time, not through a
+    /// `String`-keyed dictionary, which hashed every line's episode name with SipHash.
     var touched: [Touched] = []
-    var touchedIndex: [String: Int] = [:]
+    let episodeSymbols = SymbolTable()
+    /// Episode symbol → index in ``touched`` (−1: not touched).
+    var touchedOfSymbol: [Int32] = []
     /// The input line of every event this batch appended, by position − first position.
     var lineOfPosition: [Int] = []
     let historyDB: Database
@@ -51,10 +55,15 @@ public final class AppendSession {
 
     /// The index of `episode` in ``touched``, loading its stored history the first time.
     func touch(_ episode: String) throws -> Int {
-        if let i = touchedIndex[episode] { return i }
+        var name = episode
+        let symbol = Int(name.withUTF8 { episodeSymbols.intern(bytes: UnsafeRawBufferPointer($0)) })
+        if symbol < touchedOfSymbol.count, touchedOfSymbol[symbol] >= 0 { return Int(touchedOfSymbol[symbol]) }
         let h = try HistoryProjection.load(episode: episode, from: historyDB, symbols: symbols, in: txnPointer!.pointee)?.history ?? EpisodeHistory()
         touched.append(Touched(name: episode, version: nil, history: h, original: h))
-        touchedIndex[episode] = touched.count - 1
+        if symbol >= touchedOfSymbol.count {
+            touchedOfSymbol.append(contentsOf: repeatElement(-1, count: symbol - touchedOfSymbol.count + 1 + symbol / 2))
+        }
+        touchedOfSymbol[symbol] = Int32(touched.count - 1)
         return touched.count - 1
     }
 
