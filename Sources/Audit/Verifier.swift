@@ -102,20 +102,22 @@ public struct Verifier {
             // (proven during the walk when the index was read ahead).
             var indexed = walk.indexed == nil ? 0 : report.events
             var indexProblem: Problem? = nil
-            if walk.indexed == nil { try log.scanStreams(in: txn) { key, positions in
-                guard indexProblem == nil else { return }
-                let sd = Verifier.digest(key)
-                for (i, p) in positions.enumerated() {
-                    guard p >= 1, p < UInt64(streamOf.count), streamOf[Int(p)] == sd, versionOf[Int(p)] == UInt64(i + 1) else {
-                        indexProblem = Problem(position: p, what: "the stream index for \(Verifier.shown(key)) does not match the log")
-                        return
+            if walk.indexed == nil {
+                try log.scanStreams(in: txn) { key, positions in
+                    guard indexProblem == nil else { return }
+                    let sd = Verifier.digest(key)
+                    for (i, p) in positions.enumerated() {
+                        guard p >= 1, p < UInt64(streamOf.count), streamOf[Int(p)] == sd, versionOf[Int(p)] == UInt64(i + 1) else {
+                            indexProblem = Problem(position: p, what: "the stream index for \(Verifier.shown(key)) does not match the log")
+                            return
+                        }
                     }
+                    let before = indexed
+                    indexed += positions.count
+                    // The index is as large as the log; its pages need not stay resident either.
+                    if indexed / 1_000_000 != before / 1_000_000 { ledger.environment.releaseMappedPages() }
                 }
-                let before = indexed
-                indexed += positions.count
-                // The index is as large as the log; its pages need not stay resident either.
-                if indexed / 1_000_000 != before / 1_000_000 { ledger.environment.releaseMappedPages() }
-            } }
+            }
             ledger.environment.releaseMappedPages()
             if let p = indexProblem { report.problems.append(p) }
             else if indexed != report.events {
@@ -441,20 +443,20 @@ public struct Verifier {
             if let indexed {
                 guard indexed.check(e) else { indexDisagrees = true; return false }
             } else {
-            let sd: UInt64, version: UInt64
-            if runDigest != 0, e.stream.count == runStream.count,
-               e.stream.count == 0 || memcmp(e.stream.baseAddress!, runStream.baseAddress!, e.stream.count) == 0 {
-                sd = runDigest
-                version = runVersion + 1
-            } else {
-                if runDigest != 0 { versions.set(runDigest, to: runVersion) }
-                sd = Verifier.digest(e.stream)
-                version = (versions[sd] ?? 0) + 1
-                runStream = e.stream; runDigest = sd
-            }
-            runVersion = version
-            if e.version != version { return fail(key, "stream \(Verifier.shown(e.stream)) has version \(e.version) here, expected \(version)") }
-            streamOf.append(sd); versionOf.append(version)
+                let sd: UInt64, version: UInt64
+                if runDigest != 0, e.stream.count == runStream.count,
+                   e.stream.count == 0 || memcmp(e.stream.baseAddress!, runStream.baseAddress!, e.stream.count) == 0 {
+                    sd = runDigest
+                    version = runVersion + 1
+                } else {
+                    if runDigest != 0 { versions.set(runDigest, to: runVersion) }
+                    sd = Verifier.digest(e.stream)
+                    version = (versions[sd] ?? 0) + 1
+                    runStream = e.stream; runDigest = sd
+                }
+                runVersion = version
+                if e.version != version { return fail(key, "stream \(Verifier.shown(e.stream)) has version \(e.version) here, expected \(version)") }
+                streamOf.append(sd); versionOf.append(version)
             }
             idOf.append(idDigest(e.id))
             if fold != nil {

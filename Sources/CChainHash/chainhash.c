@@ -186,31 +186,6 @@ int pl_sha256_uses_cpu_extensions(void) {
 #endif
 }
 
-static void sha256_with(compress_fn f, const void *data, size_t length, uint8_t *out) {
-    uint32_t state[8];
-    memcpy(state, H0, sizeof state);
-    const uint8_t *p = (const uint8_t *)data;
-    size_t full = length / 64;
-    if (full) f(state, p, full);
-    uint8_t tail[128];
-    size_t rest = length - full * 64;
-    memset(tail, 0, sizeof tail);
-    if (rest) memcpy(tail, p + full * 64, rest);
-    tail[rest] = 0x80;
-    size_t tailBlocks = rest + 9 <= 64 ? 1 : 2;
-    uint64_t bits = (uint64_t)length * 8;
-    for (int i = 0; i < 8; i++) tail[tailBlocks * 64 - 1 - i] = (uint8_t)(bits >> (8 * i));
-    f(state, tail, tailBlocks);
-    for (int i = 0; i < 8; i++) {
-        out[4 * i] = (uint8_t)(state[i] >> 24); out[4 * i + 1] = (uint8_t)(state[i] >> 16);
-        out[4 * i + 2] = (uint8_t)(state[i] >> 8); out[4 * i + 3] = (uint8_t)state[i];
-    }
-}
-
-void pl_sha256(const void *data, size_t length, uint8_t *out) { sha256_with(compress(), data, length, out); }
-
-void pl_sha256_portable(const void *data, size_t length, uint8_t *out) { sha256_with(compress_portable, data, length, out); }
-
 /// A message laid out as SHA-256 blocks: its full blocks in place, then its padded tail.
 typedef struct {
     const uint8_t *data;
@@ -232,13 +207,6 @@ static void pad(padded_message *m, const void *data, size_t length) {
     m->total = m->full + tailBlocks;
 }
 
-/// Block j of a padded message and how many blocks follow it contiguously in memory.
-static const uint8_t *block(const padded_message *m, size_t j, size_t *run) {
-    if (j < m->full) { *run = m->full - j; return m->data + 64 * j; }
-    *run = m->total - j;
-    return m->tail + 64 * (j - m->full);
-}
-
 static void digest_out(const uint32_t state[8], uint8_t *out) {
     for (int i = 0; i < 8; i++) {
         out[4 * i] = (uint8_t)(state[i] >> 24); out[4 * i + 1] = (uint8_t)(state[i] >> 16);
@@ -246,7 +214,28 @@ static void digest_out(const uint32_t state[8], uint8_t *out) {
     }
 }
 
+static void sha256_with(compress_fn f, const void *data, size_t length, uint8_t *out) {
+    padded_message m;
+    pad(&m, data, length);
+    uint32_t state[8];
+    memcpy(state, H0, sizeof state);
+    if (m.full) f(state, m.data, m.full);
+    f(state, m.tail, m.total - m.full);
+    digest_out(state, out);
+}
+
+void pl_sha256(const void *data, size_t length, uint8_t *out) { sha256_with(compress(), data, length, out); }
+
+void pl_sha256_portable(const void *data, size_t length, uint8_t *out) { sha256_with(compress_portable, data, length, out); }
+
 #ifdef HAVE_SHANI_PATH
+/// Block j of a padded message and how many blocks follow it contiguously in memory.
+static const uint8_t *block(const padded_message *m, size_t j, size_t *run) {
+    if (j < m->full) { *run = m->full - j; return m->data + 64 * j; }
+    *run = m->total - j;
+    return m->tail + 64 * (j - m->full);
+}
+
 /// SHA-256 of two messages at once: their common blocks in lockstep, the longer one's rest alone.
 static void sha256_shani_x2(const void *a, size_t la, uint8_t *outA, const void *b, size_t lb, uint8_t *outB) {
     padded_message ma, mb;

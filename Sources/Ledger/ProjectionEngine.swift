@@ -295,8 +295,9 @@ public final class ProjectionEngine: @unchecked Sendable {
     public struct Fold: Sendable {
         /// Names of patients, institutions and units (the marks' symbols).
         public var symbols = SymbolTable()
-        /// Episode names, numbered in order of first appearance: an episode's number is its fold
-        /// index, so finding an event's episode is one look-up.
+        /// Episode names: an episode's symbol is its fold index + 1. A fold of the whole log numbers
+        /// them in key order from the stream index (``number(from:head:in:)``); events the index
+        /// leaves out add theirs in order of first appearance.
         public var episodes = SymbolTable()
         /// Per episode, its name and the names its last event carried (see ``EpisodeCard``):
         /// consecutive events of an episode almost always repeat them, and comparing with names
@@ -542,7 +543,6 @@ public final class ProjectionEngine: @unchecked Sendable {
             environment.releaseMappedPages()
         }
         environment.releaseMappedPages()
-        fold.placement = nil
         fold.seal()
     }
 
@@ -564,7 +564,6 @@ public final class ProjectionEngine: @unchecked Sendable {
             if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }
             return true
         }
-        f.placement = nil
         f.seal()
         fold = f
     }
