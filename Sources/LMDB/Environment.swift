@@ -26,6 +26,11 @@ public final class Environment: @unchecked Sendable {
         public var initialMapSize: Int = 1 << 30
         public var maxDatabases: UInt32 = 32
         public var maxReaders: UInt32 = 126
+        /// Whether a commit returns only once it is on disk (LMDB's default). Off (`MDB_NOSYNC`),
+        /// a commit hands its pages to the kernel and returns: a killed process loses nothing,
+        /// but a power loss or kernel crash can lose or tear what was not yet flushed — only for
+        /// data that can be rebuilt from elsewhere, and only with a way to tell (see ``sync()``).
+        public var syncsEachCommit = true
         public init() {}
     }
 
@@ -68,7 +73,8 @@ public final class Environment: @unchecked Sendable {
             try check(mdb_env_set_maxdbs(env, options.maxDatabases), "configuring \(path)")
             try check(mdb_env_set_maxreaders(env, options.maxReaders), "configuring \(path)")
             try check(mdb_env_set_mapsize(env, options.initialMapSize), "configuring \(path)")
-            try check(mdb_env_open(env, path, UInt32(MDB_NOTLS), 0o644), "opening the store at \(path)")
+            let flags = UInt32(MDB_NOTLS) | (options.syncsEachCommit ? 0 : UInt32(MDB_NOSYNC))
+            try check(mdb_env_open(env, path, flags, 0o644), "opening the store at \(path)")
             var dead: Int32 = 0
             try check(mdb_reader_check(env, &dead), "clearing stale readers in \(path)")
             self.env = env
@@ -175,7 +181,8 @@ public final class Environment: @unchecked Sendable {
         return try body(txn)
     }
 
-    /// Runs `body` in the one write transaction and commits it (synced to disk: LMDB's default).
+    /// Runs `body` in the one write transaction and commits it (synced to disk unless the
+    /// environment was opened without ``Options/syncsEachCommit``).
     ///
     /// If the map fills up, the transaction is aborted, the map doubled and `body` run again from
     /// the start; so `body` must change nothing but the transaction (or undo its own effects when

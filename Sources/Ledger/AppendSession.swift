@@ -13,6 +13,8 @@ public final class AppendSession {
     let options: Ledger.AppendOptions
     let appendedAt: String
     var txnPointer: UnsafeMutablePointer<WriteTransaction>?
+    /// A read transaction on the views, where the stored histories are: open for the whole batch.
+    let views: UnsafePointer<ReadTransaction>
     public internal(set) var report = Ledger.AppendReport()
     /// How many lines have been refused so far: read after each append by a caller that keeps the
     /// text of refused lines, without copying the whole report out of the session each time.
@@ -44,10 +46,12 @@ public final class AppendSession {
     /// This batch's `ids` and `streams` entries, written in key order when it ends.
     let indexes = BatchIndexes()
 
-    init(ledger: Ledger, options: Ledger.AppendOptions, appendedAt: String, txn: borrowing WriteTransaction) throws {
+    init(ledger: Ledger, options: Ledger.AppendOptions, appendedAt: String, txn: borrowing WriteTransaction,
+         views: UnsafePointer<ReadTransaction>) throws {
         self.ledger = ledger; self.options = options; self.appendedAt = appendedAt
+        self.views = views
         head = try ledger.log.head(in: txn)
-        historyDB = try ledger.engine.activeDatabases(ledger.engine.historyIndex, in: txn)[0]
+        historyDB = try ledger.engine.activeDatabases(ledger.engine.historyIndex, in: views.pointee)[0]
     }
 
     /// Records a line rejected before it reached the store (a parse error).
@@ -58,7 +62,7 @@ public final class AppendSession {
         var name = episode
         let symbol = Int(name.withUTF8 { episodeSymbols.intern(bytes: UnsafeRawBufferPointer($0)) })
         if symbol < touchedOfSymbol.count, touchedOfSymbol[symbol] >= 0 { return Int(touchedOfSymbol[symbol]) }
-        let h = try HistoryProjection.load(episode: episode, from: historyDB, symbols: symbols, in: txnPointer!.pointee)?.history ?? EpisodeHistory()
+        let h = try HistoryProjection.load(episode: episode, from: historyDB, symbols: symbols, in: views.pointee)?.history ?? EpisodeHistory()
         touched.append(Touched(name: episode, version: nil, history: h, original: h))
         if symbol >= touchedOfSymbol.count {
             touchedOfSymbol.append(contentsOf: repeatElement(-1, count: symbol - touchedOfSymbol.count + 1 + symbol / 2))

@@ -3,12 +3,17 @@ import Ingest
 import LMDB
 import Pathway
 
-/// A PathwayLedger store: the event log plus its projections, in one LMDB environment.
+/// A PathwayLedger store: the event log in one LMDB environment (the store directory), its
+/// projections in another (`views/` inside it; see ``Views`` for why).
 ///
-/// Open it once per process and share it. Appends are serialized by the environment's single
+/// Open it once per process and share it. Appends are serialized by the log environment's single
 /// writer; reads run concurrently on snapshots.
 public final class Ledger: @unchecked Sendable {
+    /// The log's environment: the events, their indexes, and nothing derived.
     public let environment: Environment
+    private let viewStore: Views
+    /// The projections' environment.
+    public var views: Environment { viewStore.environment }
     public let log: EventLog
     public let engine: ProjectionEngine
     public let clock: LedgerClock
@@ -20,7 +25,8 @@ public final class Ledger: @unchecked Sendable {
                 options: Environment.Options = Environment.Options(), allowingProjectionsAhead: Bool = false) throws {
         environment = try Environment(path: path, options: options)
         log = try EventLog(environment: environment)
-        engine = try ProjectionEngine(log: log, projections: projections ?? Ledger.standardProjections())
+        viewStore = try Views(store: environment.path, options: options)
+        engine = try ProjectionEngine(log: log, views: viewStore.environment, projections: projections ?? Ledger.standardProjections())
         self.clock = clock
         do {
             try engine.open()
@@ -41,31 +47,27 @@ public final class Ledger: @unchecked Sendable {
         public var strict = false
         /// Append the good lines and report the bad ones, instead of appending nothing.
         public var skipInvalid = false
-        /// Commit the log first and update projections in a second transaction (the bulk path;
-        /// a crash in between is caught up at the next open).
-        public var deferProjections = false
-        /// Called after the log's commit and before the projections' (deferred mode only): lets a
-        /// crash test report what is durable at exactly the moment the two can disagree.
+        /// Called after the log's commit and before the projections': lets a crash test report
+        /// what is durable at exactly the moment the two can disagree.
         public var afterLogCommit: (@Sendable (AppendReport) -> Void)? = nil
         /// Called, on the appending thread, as an append session moves past its appends into the
         /// work that follows them (for a progress display: on a bulk import that work is a large
         /// share of the time).
         public var onStage: (@Sendable (AppendStage) -> Void)? = nil
-        public init(strict: Bool = false, skipInvalid: Bool = false, deferProjections: Bool = false) {
-            self.strict = strict; self.skipInvalid = skipInvalid; self.deferProjections = deferProjections
+        public init(strict: Bool = false, skipInvalid: Bool = false) {
+            self.strict = strict; self.skipInvalid = skipInvalid
         }
     }
 
-    /// The work an append does after its last event is appended: findings, then the projections
-    /// and the commit — the projections first when they update inside the append's transaction,
-    /// after the commit with `deferProjections` (their own transaction).
+    /// The work an append does after its last event is appended: findings, the log's commit, then
+    /// the projections (in the views' own transaction).
     public enum AppendStage: Sendable, Equatable {
         /// Working out the findings the batch raised, episode by episode.
         case findings
+        /// Committing the log's transaction to disk.
+        case commit
         /// Bringing the projections up to the new head.
         case projections
-        /// Committing the transaction to disk.
-        case commit
     }
 
     /// A line the store refused, with the reason a person can act on.
@@ -126,33 +128,38 @@ public final class Ledger: @unchecked Sendable {
     public func appendSession(options: AppendOptions = AppendOptions(),
                               _ feed: (AppendSession) throws -> Void) throws -> AppendReport {
         let appendedAt = clock.now().description
+        let views = self.views
         let report = try environment.write { txn -> AppendReport in
-            let session = try AppendSession(ledger: self, options: options, appendedAt: appendedAt, txn: txn)
             try withUnsafeMutablePointer(to: &txn) { t in
-                session.txnPointer = t
-                defer { session.txnPointer = nil }
-                try feed(session)
+                // The batch is checked against the stored histories, so they must hold every
+                // logged event first: a process killed between its log commit and its views
+                // commit, or another process's append, can leave the views behind. The log's
+                // writer lock, held here, keeps the log still meanwhile.
+                try views.write { viewsTxn in _ = try engine.catchUp(in: &viewsTxn, log: t.pointee) }
+                return try views.read { viewsTxn in
+                    try withUnsafePointer(to: viewsTxn) { v in
+                        let session = try AppendSession(ledger: self, options: options, appendedAt: appendedAt,
+                                                        txn: t.pointee, views: v)
+                        session.txnPointer = t
+                        defer { session.txnPointer = nil }
+                        try feed(session)
+                        options.onStage?(.findings)
+                        session.finish()
+                        var report = session.report
+                        if !report.rejected.isEmpty && !options.skipInvalid {
+                            throw BatchRejected(report: report)
+                        }
+                        try log.writeIndexes(session.indexes, in: &t.pointee)
+                        report.head = session.head
+                        options.onStage?(.commit)
+                        return report
+                    }
+                }
             }
-            options.onStage?(.findings)
-            session.finish()
-            var report = session.report
-            if !report.rejected.isEmpty && !options.skipInvalid {
-                throw BatchRejected(report: report)
-            }
-            try log.writeIndexes(session.indexes, in: &txn)
-            if !options.deferProjections {
-                options.onStage?(.projections)
-                try engine.catchUp(in: &txn)
-            }
-            report.head = session.head
-            options.onStage?(.commit)
-            return report
         }
-        if options.deferProjections {
-            options.afterLogCommit?(report)
-            options.onStage?(.projections)
-            try environment.write { txn in _ = try engine.catchUp(in: &txn) }
-        }
+        options.afterLogCommit?(report)
+        options.onStage?(.projections)
+        try views.write { txn in _ = try engine.catchUp(in: &txn) }
         return report
     }
 
@@ -168,7 +175,10 @@ public final class Ledger: @unchecked Sendable {
         public var events: Int
         public var episodes: Int
         public var head: EventLog.Head
+        /// The log's data file.
         public var fileBytes: Int
+        /// The views' data file.
+        public var viewsFileBytes: Int
         public var mapBytes: Int
         public var checkpoints: [(String, UInt64)]
     }
@@ -180,12 +190,14 @@ public final class Ledger: @unchecked Sendable {
     }
 
     public func stats() throws -> Stats {
-        try environment.read { txn in
+        let cps = try views.read { txn in
+            try engine.projections.indices.map { p in (engine.projections[p].name, try engine.checkpoint(p, in: txn)) }
+        }
+        return try environment.read { txn in
             let c = try log.counts(in: txn)
-            var cps: [(String, UInt64)] = []
-            for p in engine.projections.indices { cps.append((engine.projections[p].name, try engine.checkpoint(p, in: txn))) }
             return Stats(events: c.events, episodes: c.streams, head: try log.head(in: txn),
-                         fileBytes: environment.fileSize, mapBytes: environment.mapSize, checkpoints: cps)
+                         fileBytes: environment.fileSize, viewsFileBytes: views.fileSize,
+                         mapBytes: environment.mapSize, checkpoints: cps)
         }
     }
 }

@@ -6,6 +6,7 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
     case damagedProjection(String, episode: String)
     case unknownEpisode(String)
     case invalidClock(String)
+    case viewsUnavailable(String, reason: String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,8 @@ public enum LedgerError: Error, Equatable, Sendable, CustomStringConvertible {
             "no episode '\(e)' in this store"
         case .invalidClock(let v):
             "PATHWAY_NOW / --now is '\(v)', which is not an RFC 3339 instant such as 2026-01-05T10:00:00Z"
+        case .viewsUnavailable(let dir, let reason):
+            "the projections' directory \(dir) cannot be used: \(reason); check its permissions and free space"
         }
     }
 }

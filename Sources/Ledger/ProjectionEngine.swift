@@ -9,16 +9,19 @@ import Glibc
 /// Keeps the projections current and rebuilds them.
 ///
 /// Design (see docs/ARCHITECTURE.md):
+/// - The projections live in their own environment, the views (see ``Views``), apart from the log:
+///   they are committed without an fsync, so keeping them current adds nothing to what an append
+///   must flush before it is acknowledged.
 /// - Every projection's state and its checkpoint (the last applied log position) are written in the
 ///   same write transaction, so they can never disagree after a crash.
-/// - Normally the engine runs inside the append's own write transaction (``catchUp(in:)`` right after
-///   the log append), so a committed event is always already projected. If a process dies between a
-///   log commit and a projection update (deferred mode), the next open catches up from the
+/// - The engine runs right after each append's log commit (``catchUp(in:)``). If a process dies in
+///   between, the next open — or the next append, before it reads any history — catches up from the
 ///   checkpoint: no event is skipped or applied twice.
 /// - Each projection has two generations of databases, `a` and `b`. A rebuild folds the log into the
 ///   inactive one while readers keep using the active one, then flips the pointer in one transaction.
 public final class ProjectionEngine: @unchecked Sendable {
-    let environment: Environment
+    /// The views' environment: every projection database and the meta database.
+    let views: Environment
     let log: EventLog
     let meta: Database
     public let projections: [EpisodeProjection]
@@ -38,11 +41,10 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// cores the derivations already fill both, and it measured no faster.
     public var recordBlock = 65_536
 
-    public init(log: EventLog, projections extra: [EpisodeProjection]) throws {
-        let environment = log.environment
-        self.environment = environment
+    public init(log: EventLog, views: Environment, projections extra: [EpisodeProjection]) throws {
+        self.views = views
         self.log = log
-        meta = try environment.database("projections")
+        meta = try views.database("projections")
         let all: [EpisodeProjection] = [HistoryProjection()] + extra
         for p in all where p.isAdditive && !(p is CellProjection) {
             preconditionFailure("projection '\(p.name)' is additive but not a CellProjection: the engine sums counters only as cells")
@@ -54,7 +56,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         for p in all {
             var gens: [[Database]] = []
             for g in ["a", "b"] {
-                gens.append(try p.databases.map { try environment.database("\(p.name).\(g).\($0)") })
+                gens.append(try p.databases.map { try views.database("\(p.name).\(g).\($0)") })
             }
             dbs.append(gens)
         }
@@ -116,10 +118,18 @@ public final class ProjectionEngine: @unchecked Sendable {
     }
 
     /// Applies every logged event after the projections' checkpoint, inside the caller's write
-    /// transaction. Returns how many events were applied.
+    /// transaction on the views. Returns how many events were applied.
     @discardableResult
     public func catchUp(in txn: inout WriteTransaction) throws -> Int {
-        let head = try log.head(in: txn).position
+        try withUnsafeMutablePointer(to: &txn) { t in
+            try log.environment.read { logTxn in try catchUp(in: &t.pointee, log: logTxn) }
+        }
+    }
+
+    /// The same, reading the log in `logTxn` (a read transaction, or the log's write transaction
+    /// before it has appended anything).
+    func catchUp<L: Transaction & ~Copyable>(in txn: inout WriteTransaction, log logTxn: borrowing L) throws -> Int {
+        let head = try log.head(in: logTxn).position
         let (cp, needRebuild) = try status(in: txn)
         guard let checkpoint = cp, needRebuild.isEmpty else {
             throw LedgerError.projectionsNeedRebuild(needRebuild.map { projections[$0].name })
@@ -137,7 +147,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         if behind >= UInt64(bulkCatchUpThreshold) && behind * 4 >= head {
             var f = Fold()
             f.reserve(events: Int(head))
-            try foldRemaining(into: &f, in: txn)
+            try foldRemaining(into: &f, in: logTxn)
             let targets = Array(projections.indices)
             try write(targets, from: f, in: &txn)
             try clearRetired(targets, in: &txn)
@@ -151,7 +161,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         var slotOfSymbol: [Int32] = []
         let historyDB = try activeDatabases(historyIndex, in: txn)[0]
         var count = 0
-        try log.scan(from: checkpoint + 1, in: txn) { e in
+        try log.scan(from: checkpoint + 1, in: logTxn) { e in
             let sym = Int(symbols.intern(bytes: e.stream))
             if sym >= slotOfSymbol.count { slotOfSymbol.append(contentsOf: repeatElement(-1, count: sym - slotOfSymbol.count + 1 + sym / 2)) }
             var slot = Int(slotOfSymbol[sym])
@@ -515,6 +525,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                      include: ((_ recordedAt: UnsafeRawBufferPointer, _ appendedAt: UnsafeRawBufferPointer) -> Bool)? = nil) throws {
         let folder = EventFolder(symbols: fold.symbols)
         var next = start
+        let environment = log.environment
         let expected = try environment.read { txn in
             let head = try log.head(in: txn).position
             if start == 1 && fold.events == 0 && fold.episodeCount == 0 && head > 0 { try fold.number(from: log, head: head, in: txn) }
@@ -548,13 +559,13 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     /// Folds events after `fold.head` inside a write transaction (the rebuild's final step, and a
     /// bulk catch-up's whole fold), handing scanned file pages back as it goes.
-    func foldRemaining(into fold: inout Fold, in txn: borrowing WriteTransaction) throws {
+    func foldRemaining<L: Transaction & ~Copyable>(into fold: inout Fold, in txn: borrowing L) throws {
         let folder = EventFolder(symbols: fold.symbols)
         // Moved out rather than copied: a copy would share the steps' buffer with `fold`, and
         // the first step appended would copy them all.
         var f = fold
         fold = Fold()
-        let environment = environment
+        let environment = log.environment
         if f.events == 0 && f.episodeCount == 0 {
             let head = try log.head(in: txn).position
             if head > 0 { try f.number(from: log, head: head, in: txn) }
@@ -684,14 +695,17 @@ public final class ProjectionEngine: @unchecked Sendable {
         var f = Fold()
         try fold(into: &f)
         let t1 = clock()
-        try environment.write { txn in
-            try foldRemaining(into: &f, in: txn)
+        // The last events and the swap under the views' writer lock: an append commits its log
+        // first, then waits here and catches up from the checkpoint this writes.
+        try views.write { txn in
+            try log.environment.read { logTxn in try foldRemaining(into: &f, in: logTxn) }
             try write(targets, from: f, in: &txn)
         }
-        environment.releaseMappedPages()
+        log.environment.releaseMappedPages()
+        views.releaseMappedPages()
         // The generation just retired still holds the old data; empty it so the file can reuse the pages.
-        try environment.write { txn in try clearRetired(targets, in: &txn) }
-        environment.releaseMappedPages()
+        try views.write { txn in try clearRetired(targets, in: &txn) }
+        views.releaseMappedPages()
         let t2 = clock()
         return RebuildReport(projections: targets.map { projections[$0].name }, events: f.events,
                              episodes: f.episodeCount, foldSeconds: t1 - t0, writeSeconds: t2 - t1)
@@ -733,9 +747,9 @@ public final class ProjectionEngine: @unchecked Sendable {
 
     /// Brings every projection up to the log: rebuilds those that need it, then catches up.
     public func open() throws {
-        let needRebuild = try environment.read { txn in try status(in: txn).needRebuild }
+        let needRebuild = try views.read { txn in try status(in: txn).needRebuild }
         if !needRebuild.isEmpty { _ = try rebuild(needRebuild.map { projections[$0].name }) }
-        try environment.write { txn in _ = try catchUp(in: &txn) }
+        try views.write { txn in _ = try catchUp(in: &txn) }
     }
 
     // MARK: - Verification
@@ -748,9 +762,10 @@ public final class ProjectionEngine: @unchecked Sendable {
         public var description: String { "projection '\(projection)' (\(database)): \(problem) at key \(key)" }
     }
 
-    /// Compares every projection, byte for byte, with a fresh fold of the log (in one snapshot).
+    /// Compares every projection, byte for byte, with a fresh fold of the log.
     public func verify() throws -> (events: Int, mismatches: [Mismatch]) {
-        try environment.read { txn in
+        let environment = log.environment
+        let f = try environment.read { txn in
             var f = Fold()
             let folder = EventFolder(symbols: f.symbols)
             try log.scan(from: 1, in: txn) { e in
@@ -761,8 +776,9 @@ public final class ProjectionEngine: @unchecked Sendable {
             }
             environment.releaseMappedPages()
             f.seal()
-            return (f.events, try verify(fold: f, in: txn))
+            return f
         }
+        return (f.events, try views.read { txn in try verify(fold: f, in: txn) })
     }
 
     /// Compares every projection, byte for byte, with `fold` — the whole log folded by the caller
@@ -798,7 +814,7 @@ public final class ProjectionEngine: @unchecked Sendable {
                 failed[flatIndex[p][d]] = true
             }
             var compared = 0
-            let environment = environment
+            let environment = views
             try forEachRecord(of: Array(projections.indices), fold: f) { p, d, key, value in
                 // The stored projections are as large as the log: their pages need not stay resident.
                 compared += 1

@@ -60,7 +60,7 @@ extension Ledger {
     /// Visits the maintained quality counters in key order, in place (key bytes valid during the
     /// call only), inside one short read transaction.
     public func forEachQualityCounter(_ visit: QualityTable.CounterVisitor) throws {
-        try environment.read { txn in try forEachQualityCounter(in: txn, visit) }
+        try views.read { txn in try forEachQualityCounter(in: txn, visit) }
     }
 
     /// The same, inside the caller's read transaction (so other reads see the same snapshot).
@@ -169,7 +169,7 @@ extension Ledger {
             }
             if minCell > 0 { rows = QualityTable.rows(counters: try qualityCounters(of: fold, rules: rules), query: query) }
         } else {
-            try environment.read { txn in
+            try views.read { txn in
                 let db = try engine.activeDatabases(named: "history", in: txn)[0]
                 // One name table for all episodes (names are interned once, as in a fold), not one
                 // table — five allocations — per episode.

@@ -92,7 +92,7 @@ extension Ledger {
     /// The records a keyed projection holds right now under the keys of `records`, read from its
     /// databases (nil where a key is absent): what ``projectionRecords`` works out afresh.
     public func storedRecords(_ projection: String, keys records: [RecordSink.Record]) throws -> [RecordSink.Record?] {
-        try environment.read { txn in
+        try views.read { txn in
             let dbs = try engine.activeDatabases(named: projection, in: txn)
             return try records.map { r in
                 try txn.get(dbs[r.database], r.key).map { RecordSink.Record(database: r.database, key: r.key, value: Array($0)) }
@@ -102,7 +102,7 @@ extension Ledger {
 
     /// The stored (maintained) state of one episode, or nil.
     public func storedEpisode(_ episode: String, symbols: SymbolTable = SymbolTable()) throws -> StoredEpisode? {
-        try environment.read { txn in
+        try views.read { txn in
             let db = try engine.activeDatabases(named: "episodes", in: txn)[0]
             guard let v = try txn.get(db, Array(episode.utf8)) else { return nil }
             guard let s = StoredEpisode(episode: episode, record: v, symbols: symbols) else {
@@ -114,7 +114,7 @@ extension Ledger {
 
     /// The maintained timers of one episode (as derived with everything known).
     public func storedTimers(_ episode: String) throws -> [Deadlines.Timer] {
-        try environment.read { txn in
+        try views.read { txn in
             let db = try engine.activeDatabases(named: "deadlines", in: txn)[0]
             guard let v = try txn.get(db, Array(episode.utf8)) else { return [] }
             guard let d = DeadlinesProjection.decode(v) else { throw LedgerError.damagedProjection("deadlines", episode: episode) }
@@ -125,7 +125,7 @@ extension Ledger {
     /// Episodes from the maintained projection, filtered without decoding the ones that do not match.
     public func storedEpisodes(phase: EpisodeState.Phase? = nil, institution: String? = nil, unit: String? = nil,
                                symbols: SymbolTable = SymbolTable(), _ body: (StoredEpisode) throws -> Void) throws {
-        try environment.read { txn in
+        try views.read { txn in
             let db = try engine.activeDatabases(named: "episodes", in: txn)[0]
             try txn.withCursor(db) { c in
                 var entry = try c.first()
@@ -148,7 +148,7 @@ extension Ledger {
 
     /// Walks every episode's maintained timers.
     public func storedTimers(_ body: (String, String, String, [Deadlines.Timer]) throws -> Void) throws {
-        try environment.read { txn in
+        try views.read { txn in
             let db = try engine.activeDatabases(named: "deadlines", in: txn)[0]
             try txn.withCursor(db) { c in
                 var entry = try c.first()
@@ -165,7 +165,7 @@ extension Ledger {
     /// The episodes with a timer still open on `asOf` (not met and the episode not ended by then),
     /// from the closing-date index: the fast path for work lists such as today's overdue timers.
     public func episodesWithOpenTimers(asOf: CivilDate) throws -> [String] {
-        try environment.read { txn in
+        try views.read { txn in
             let db = try engine.activeDatabases(named: "deadlines", in: txn)[1]
             var out: [String] = []
             let from = DeadlinesProjection.dateKey(asOf.adding(days: 1))
@@ -185,7 +185,7 @@ extension Ledger {
 
     /// The maintained timers of the given episodes, with their institution and unit.
     public func storedTimers(of episodes: [String], _ body: (String, String, String, [Deadlines.Timer]) throws -> Void) throws {
-        try environment.read { txn in
+        try views.read { txn in
             let db = try engine.activeDatabases(named: "deadlines", in: txn)[0]
             for ep in episodes {
                 guard let v = try txn.get(db, Array(ep.utf8)) else { continue }
@@ -202,7 +202,7 @@ extension Ledger {
         guard !patient.isEmpty else { return (nil, nil) }
         // The patient's episodes in order of their start date (the index key carries it).
         var list: [(episode: String, start: Int32)] = []
-        try environment.read { txn in
+        try views.read { txn in
             let db = try engine.activeDatabases(named: "episodes", in: txn)[1]
             var prefix = Array(patient.utf8); prefix.append(0)
             try txn.withCursor(db) { c in

@@ -74,7 +74,11 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
     var rawLines: [Int: String] = [:]
     // A big import is one transaction; give the map room for it up front (growing it mid-way
     // means aborting and running the whole batch again).
-    if totalBytes > 0 { try ledger.environment.reserve(atLeast: ledger.environment.fileSize + totalBytes * 4 + (64 << 20)) }
+    // The same for the views, which a big import's catch-up writes in one transaction too.
+    if totalBytes > 0 {
+        try ledger.environment.reserve(atLeast: ledger.environment.fileSize + totalBytes * 4 + (64 << 20))
+        try ledger.views.reserve(atLeast: ledger.views.fileSize + totalBytes * 3 + (64 << 20))
+    }
     let source = InputSource(fd: fd)
     let today = ledger.clock.today()
     let t0 = monotonicSeconds()
@@ -152,7 +156,7 @@ final class RejectFile {
             if let input, same(input) {
                 throw CLIError.usage("--skip-invalid \(path) is the input file itself; writing the rejected lines there would overwrite the input — give another path")
             }
-            for name in ["data.mdb", "lock.mdb"] {
+            for name in ["data.mdb", "lock.mdb", "views/data.mdb", "views/lock.mdb"] {
                 var s = stat()
                 if stat(store + "/" + name, &s) == 0, same(s) {
                     throw CLIError.usage("--skip-invalid \(path) is the store's \(name); writing the rejected lines there would destroy the store — give another path")

@@ -32,7 +32,7 @@ struct StatsCommand: ParsableCommand {
                 var o = "{"
                 JSONText.key("store", into: &o); JSONText.string(ledger.environment.path, into: &o)
                 o += ",\"events\":\(s.events),\"episodes\":\(s.episodes),\"headPosition\":\(s.head.position)"
-                o += ",\"headHash\":\"\(Hex.encode(s.head.hash))\",\"fileBytes\":\(s.fileBytes),\"mapBytes\":\(s.mapBytes),\"checkpoints\":{"
+                o += ",\"headHash\":\"\(Hex.encode(s.head.hash))\",\"fileBytes\":\(s.fileBytes),\"viewsFileBytes\":\(s.viewsFileBytes),\"mapBytes\":\(s.mapBytes),\"checkpoints\":{"
                 o += s.checkpoints.map { "\"\($0.0)\":\($0.1)" }.joined(separator: ",")
                 o += "}}"
                 print(o)
@@ -41,7 +41,8 @@ struct StatsCommand: ParsableCommand {
                 print("events      \(s.events)")
                 print("episodes    \(s.episodes)")
                 print("head        \(s.head.anchor)")
-                print("file size   \(formatBytes(s.fileBytes)) (map \(formatBytes(s.mapBytes)))")
+                print("log file    \(formatBytes(s.fileBytes)) (map \(formatBytes(s.mapBytes)))")
+                print("views file  \(formatBytes(s.viewsFileBytes)) (views/, rebuilt from the log when lost)")
                 for (name, cp) in s.checkpoints { print("projection  \(name.padding(toLength: 10, withPad: " ", startingAt: 0)) at position \(cp)") }
             }
         }

@@ -185,14 +185,14 @@ import Darwin
         try withTemporaryDirectory { dir in
             let ledger = try openLedger(dir)
             try ledger.append(lines: l.openingOfEP1())
-            let expected = try ledger.environment.read { txn in
+            let expected = try ledger.views.read { txn in
                 try txn.get(try ledger.engine.activeDatabases(named: "episodes", in: txn)[0], Array("EP-1".utf8)).map { Array($0) }
             }
             let seen = Seen()
             let opened = DispatchSemaphore(value: 0), rebuilt = DispatchSemaphore(value: 0), finished = DispatchSemaphore(value: 0)
             let reader = Thread {
                 do {
-                    try ledger.environment.read { txn in
+                    try ledger.views.read { txn in
                         seen.before = try ledger.engine.activeDatabases(named: "episodes", in: txn)[0].name
                         opened.signal()
                         rebuilt.wait()
@@ -211,9 +211,9 @@ import Darwin
             #expect(seen.error == nil, "\(String(describing: seen.error))")
             #expect(seen.during == seen.before, "the old reader still reads the generation it began with")
             #expect(seen.record != nil && seen.record == expected, "and its records are all there")
-            let (now, retired) = try ledger.environment.read { txn in
+            let (now, retired) = try ledger.views.read { txn in
                 let db = try ledger.engine.activeDatabases(named: "episodes", in: txn)[0]
-                let old = try ledger.environment.database(seen.before)
+                let old = try ledger.views.database(seen.before)
                 return (db.name, try txn.get(old, Array("EP-1".utf8)).map { Array($0) })
             }
             #expect(now != seen.before, "new readers see the rebuilt generation")
@@ -269,7 +269,7 @@ import Darwin
     /// After a child was killed: the store as it was left (before any catch-up), then opened.
     /// Returns the new head.
     /// `readAll`: every report the child wrote was read (else some were left unread in the pipe).
-    func checkAfterKill(_ dir: String, names: [String], reported: [UInt64], previousHead: UInt64, deferred: Bool,
+    func checkAfterKill(_ dir: String, names: [String], reported: [UInt64], previousHead: UInt64,
                         readAll: Bool = true, context: String) throws -> (head: UInt64, lagged: Bool) {
         let raw = try rawHeadAndCheckpoints(dir, projections: names)
         let last = reported.last ?? previousHead
@@ -279,13 +279,8 @@ import Darwin
         let cps = Set(raw.checkpoints.values)
         #expect(cps.count == 1, "\(context): the projections' checkpoints disagree: \(raw.checkpoints)")
         let cp = cps.min() ?? 0
-        if deferred {
-            // The projections commit right after the log: at most one event behind.
-            #expect(cp == raw.head || cp + 1 == raw.head, "\(context): checkpoint \(cp), head \(raw.head)")
-        } else {
-            // Inline: log and projections commit in one transaction, so they never disagree.
-            #expect(cp == raw.head, "\(context): inline mode left checkpoint \(cp) behind head \(raw.head)")
-        }
+        // The projections commit right after the log: at most one event behind.
+        #expect(cp == raw.head || cp + 1 == raw.head, "\(context): checkpoint \(cp), head \(raw.head)")
 
         let ledger = try openLedger(dir)
         let stats = try ledger.stats()
@@ -309,7 +304,7 @@ import Darwin
         return (raw.head, cp < raw.head)
     }
 
-    func crashRounds(deferred: Bool, seed: UInt64, rounds: Int) throws {
+    func crashRounds(seed: UInt64, rounds: Int) throws {
         let exe = try pathwayExecutable()
         let names = try projectionNames()
         var rng = SeededGenerator(seed: seed)
@@ -319,9 +314,8 @@ import Darwin
             for round in 0..<rounds {
                 let killAfter = Int.random(in: 2...20, using: &rng)
                 let extraMicroseconds = UInt32.random(in: 0...4_000, using: &rng)
-                let context = "seed \(seed), round \(round), deferred \(deferred), kill after \(killAfter) + \(extraMicroseconds) µs"
-                var args = ["debug-append-loop", "--store", dir, "--count", "100000"]
-                if deferred { args.append("--defer-projections") }
+                let context = "seed \(seed), round \(round), kill after \(killAfter) + \(extraMicroseconds) µs"
+                let args = ["debug-append-loop", "--store", dir, "--count", "100000"]
                 let child = try Child(exe, args, environment: childEnvironment())
                 var reported: [UInt64] = []
                 while reported.count < killAfter, let line = child.nextLine() {
@@ -337,18 +331,17 @@ import Darwin
                 #expect(exit == .signal(SIGKILL), "\(context): the child ended on its own: \(exit)")
                 try #require(reported.count >= killAfter, "\(context): the child reported only \(reported.count) appends")
                 #expect(reported == (1...reported.count).map { head + UInt64($0) }, "\(context)")
-                let r = try checkAfterKill(dir, names: names, reported: reported, previousHead: head, deferred: deferred, context: context)
+                let r = try checkAfterKill(dir, names: names, reported: reported, previousHead: head, context: context)
                 head = r.head
                 if r.lagged { lagged += 1 }
             }
 
-            print("crash rounds (deferred \(deferred), seed \(seed)): \(lagged) of \(rounds) kills left the projections one event behind the log")
-            guard deferred else { return }
+            print("crash rounds (seed \(seed)): \(lagged) of \(rounds) kills left the projections one event behind the log")
             // One round where the kill lands between the two commits by construction: closing the
             // child's stdout makes its next report — written after the log's commit and before the
             // projections' — end it with SIGPIPE.
             let context = "seed \(seed), SIGPIPE round"
-            let child = try Child(exe, ["debug-append-loop", "--store", dir, "--count", "100000", "--defer-projections"],
+            let child = try Child(exe, ["debug-append-loop", "--store", dir, "--count", "100000"],
                                   environment: childEnvironment())
             var reported: [UInt64] = []
             while reported.count < 3, let line = child.nextLine() { reported.append(try #require(UInt64(line))) }
@@ -359,16 +352,12 @@ import Darwin
             #expect(raw.head > reported.last!, "\(context)")
             #expect(raw.checkpoints.values.allSatisfy { $0 + 1 == raw.head },
                     "\(context): the log should be exactly one event ahead of the projections: head \(raw.head), \(raw.checkpoints)")
-            _ = try checkAfterKill(dir, names: names, reported: reported, previousHead: head, deferred: true, readAll: false, context: context)
+            _ = try checkAfterKill(dir, names: names, reported: reported, previousHead: head, readAll: false, context: context)
         }
     }
 
     @Test func killedBetweenLogAndProjectionCommitsIsCaughtUpOnOpen() throws {
-        try crashRounds(deferred: true, seed: 0x5EED_2026_0004, rounds: 5)
-    }
-
-    @Test func killedInlineAppenderNeverLeavesProjectionsBehind() throws {
-        try crashRounds(deferred: false, seed: 0x5EED_2026_0104, rounds: 4)
+        try crashRounds(seed: 0x5EED_2026_0004, rounds: 8)
     }
 
     // MARK: - Rebuild equals incremental, byte for byte
@@ -415,13 +404,13 @@ import Darwin
 
         try withTemporaryDirectory { dir in
             var ledger: Ledger? = try openLedger(dir)
-            // Several batches, inline and deferred, so catch-up starts from many checkpoints.
+            // Several batches, so catch-up starts from many checkpoints.
             let batches = 7
             let size = (parsed.count + batches - 1) / batches
             var findings = 0, appended = 0
             for (i, start) in stride(from: 0, to: parsed.count, by: size).enumerated() {
                 let batch = Array(parsed[start..<min(start + size, parsed.count)])
-                let r = try ledger!.append(batch, options: Ledger.AppendOptions(deferProjections: i % 2 == 1))
+                let r = try ledger!.append(batch)
                 try #require(r.rejected.isEmpty, "batch \(i): \(r.rejected.prefix(5))")
                 findings += r.findings.count
                 appended += r.appended

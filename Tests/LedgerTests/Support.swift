@@ -127,7 +127,7 @@ extension Ledger {
 
     /// Every projection's active databases, key by key: two equal dumps are byte-for-byte the same state.
     func dumpProjections() throws -> [String: [[UInt8]]] {
-        try environment.read { txn in
+        try views.read { txn in
             var out: [String: [[UInt8]]] = [:]
             for p in engine.projections.indices {
                 let proj = engine.projections[p]
@@ -157,9 +157,10 @@ extension Ledger {
 func rawHeadAndCheckpoints(_ dir: String, projections: [String]) throws -> (head: UInt64, checkpoints: [String: UInt64]) {
     let env = try Environment(path: dir)
     let log = try env.database("log")
-    let meta = try env.database("projections")
-    return try env.read { txn in
-        let head: UInt64 = try txn.withCursor(log) { c in try c.last().map { BigEndian.uint64($0.key) } ?? 0 }
+    let head: UInt64 = try env.read { txn in try txn.withCursor(log) { c in try c.last().map { BigEndian.uint64($0.key) } ?? 0 } }
+    let views = try Environment(path: dir + "/views")
+    let meta = try views.database("projections")
+    return try views.read { txn in
         var cps: [String: UInt64] = [:]
         for name in projections {
             if let v = try txn.get(meta, Array("checkpoint/\(name)".utf8)), v.count == 8 { cps[name] = BigEndian.uint64(v) } else { cps[name] = 0 }
