@@ -163,6 +163,31 @@ public final class Environment: @unchecked Sendable {
         return db
     }
 
+    /// Deletes those of the named databases that exist, in one write transaction (nothing is
+    /// written when none does); returns how many it deleted. For retiring a layout: a database
+    /// deleted here must not have been opened through ``database(_:flags:)`` in this process.
+    @discardableResult
+    public func dropDatabasesIfPresent(_ names: [String]) throws -> Int {
+        let present = try read { txn in
+            try names.filter { name in
+                var dbi = MDB_dbi()
+                let rc = mdb_dbi_open(txn.txn, name, 0, &dbi)
+                if rc == MDB_NOTFOUND { return false }
+                try check(rc, "looking for database '\(name)'")
+                return true
+            }
+        }
+        guard !present.isEmpty else { return 0 }
+        try write { txn in
+            for name in present {
+                var dbi = MDB_dbi()
+                try check(mdb_dbi_open(txn.txn, name, 0, &dbi), "opening database '\(name)'")
+                try check(mdb_drop(txn.txn, dbi, 1), "deleting database '\(name)'")
+            }
+        }
+        return present.count
+    }
+
     /// Runs `body` in a read-only snapshot. Keep it short: an open reader pins old pages.
     public func read<T>(_ body: (borrowing ReadTransaction) throws -> T) throws -> T {
         var t: OpaquePointer?

@@ -25,6 +25,12 @@ public final class Ledger: @unchecked Sendable {
                 options: Environment.Options = Environment.Options(), allowingProjectionsAhead: Bool = false) throws {
         environment = try Environment(path: path, options: options)
         log = try EventLog(environment: environment)
+        // Before session 8 the projections lived in the log's file. Their databases there are
+        // dropped (the views, empty on such a store's first open, are rebuilt from the log).
+        let names = ([HistoryProjection()] + (projections ?? Ledger.standardProjections())).flatMap { p in
+            ["a", "b"].flatMap { g in p.databases.map { "\(p.name).\(g).\($0)" } }
+        }
+        try environment.dropDatabasesIfPresent(["projections"] + names)
         viewStore = try Views(store: environment.path, options: options)
         engine = try ProjectionEngine(log: log, views: viewStore.environment, projections: projections ?? Ledger.standardProjections())
         self.clock = clock

@@ -2,6 +2,7 @@ import TestSupport
 import Foundation
 import Testing
 import Audit
+import EventLog
 import LMDB
 import Ledger
 #if canImport(Glibc)
@@ -83,6 +84,31 @@ import Glibc
             #expect(inode(dir + "/views/data.mdb") == before, "the views file was kept, not recreated")
             #expect(!markers(dir).contains("unsynced-\(deadPID)"))
             #expect(try ledger.dumpProjections() == built.dump)
+        }
+    }
+
+    /// A store from before the views moved out kept its projections in the log's file: they are
+    /// dropped there, and the views are built from the log.
+    @Test func aStoreWithProjectionsInTheLogFileMovesThemToTheViews() throws {
+        try withTemporaryDirectory { dir in
+            let built = try buildStore(dir)
+            // The old layout, as far as the log's file goes: a meta database and projection databases.
+            do {
+                let env = try Environment(path: dir)
+                let meta = try env.database("projections"), state = try env.database("episodes.a.state")
+                try env.write { txn in
+                    try txn.put(meta, Array("checkpoint/episodes".utf8), BigEndian.bytes(3))
+                    try txn.put(state, Array("EP-1".utf8), [1, 2, 3])
+                }
+            }
+            try FileManager.default.removeItem(atPath: dir + "/views")
+            do {
+                let ledger = try openLedger(dir)
+                #expect(try ledger.dumpProjections() == built.dump)
+            }
+            let env = try Environment(path: dir)
+            #expect(try env.dropDatabasesIfPresent(["projections", "episodes.a.state", "quality.b.counters"]) == 0,
+                    "the old databases are gone from the log's file")
         }
     }
 

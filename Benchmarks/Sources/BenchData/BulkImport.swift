@@ -28,7 +28,10 @@ public enum BulkImport {
         var st = stat()
         fstat(fd, &st)
         let totalBytes = Int(st.st_size)
-        if totalBytes > 0 { try ledger.environment.reserve(atLeast: ledger.environment.fileSize + totalBytes * 4 + (64 << 20)) }
+        if totalBytes > 0 {
+            try ledger.environment.reserve(atLeast: ledger.environment.fileSize + totalBytes * 4 + (64 << 20))
+            try ledger.views.reserve(atLeast: ledger.views.fileSize + totalBytes * 3 + (64 << 20))
+        }
         let today = ledger.clock.today()
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 22, alignment: 16)
         defer { chunk.deallocate() }

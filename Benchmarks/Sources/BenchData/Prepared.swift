@@ -91,6 +91,7 @@ public final class Prepared: @unchecked Sendable {
         // 2. The store: imported in atomic batches of 500,000 lines, projections kept current.
         let l = try Ledger(path: storePath, clock: Settings.clock)
         try l.environment.reserve(atLeast: fileSize(ndjsonPath) * 4 + (64 << 20))
+        try l.views.reserve(atLeast: fileSize(ndjsonPath) * 3 + (64 << 20))
         let bytes = try readFile(ndjsonPath)
         let reader = IngestReader(format: .ndjson, options: IngestOptions(today: Settings.today))
         var batch: [ParsedLine] = []
