@@ -10,13 +10,15 @@ import Quality
 public struct QualityProjection: CellProjection {
     public let name = "quality"
     public let databases = ["counters"]
-    /// Encoding version 1, with the rule book (see ``rulesSchemaVersion(_:encoding:rules:)``).
+    /// Encoding version 2 (key layout 2: the period before the indicator; see `CounterKey`), with
+    /// the rule book (see ``rulesSchemaVersion(_:encoding:rules:)``): a store of layout 1 rebuilds
+    /// the projection when it opens.
     public let schemaVersion: UInt32
     public var isAdditive: Bool { true }
     public let rules: RuleBook
     public init(rules: RuleBook = RuleBook.bundled) {
         self.rules = rules
-        schemaVersion = rulesSchemaVersion("quality", encoding: 1, rules: rules)
+        schemaVersion = rulesSchemaVersion("quality", encoding: 2, rules: rules)
     }
 
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {

@@ -3,15 +3,19 @@ import Pathway
 /// The byte layout of the quality counter keys (see `docs/indicators.md`, "Counter keys").
 ///
 /// ```
-/// indicator cell:    'I' name(institution) name(unit) indicator part kind year(2, big-endian) index
-/// end cell:          'I' name(institution) name(unit) 0x00 'X' outcome year(2) month    (ended episodes by 9326 outcome)
-///                    'I' name(institution) name(unit) 0x00 'F' flags   year(2) month    (ended, not R, by UB/UU/F/UF)
-/// distribution cell: 'D' name(institution) name(unit) family year(2) month category [days(2)]
+/// indicator cell:    'I' name(institution) name(unit) year(2, big-endian) kind index indicator part 0x00
+/// end cell:          'I' name(institution) name(unit) year(2) 0x01 month 0x00 'X' outcome  (ended episodes by 9326 outcome)
+///                    'I' name(institution) name(unit) year(2) 0x01 month 0x00 'F' flags    (ended, not R, by UB/UU/F/UF)
+/// distribution cell: 'D' name(institution) name(unit) year(2) month family category [days(2)]
 /// name:              LEB128 length, then the UTF-8 bytes
 /// ```
 /// Names come right after the family byte so the keys of one unit are adjacent in the store's
-/// order, and a reader decodes each unit's names once. Years are 0–9999 (``CivilDate``'s range)
-/// and fit the two bytes; day counts are capped at ``QualityCounters/maxDays``.
+/// order, and a reader decodes each unit's names once. The period comes next (key layout 2), so
+/// the cells of one unit and month are adjacent too: an episode's registrations change a few
+/// months' cells, and a batch of today's registrations changes each unit's current month — a
+/// page or two per unit, where layout 1 (indicator before period) spread one episode's cells
+/// over a page per indicator. Years are 0–9999 (``CivilDate``'s range) and fit the two bytes;
+/// day counts are capped at ``QualityCounters/maxDays``.
 enum CounterKey {
     static let indicatorFamily: UInt8 = 0x49 // "I"
     static let distributionFamily: UInt8 = 0x44 // "D"
@@ -63,30 +67,36 @@ enum CounterKey {
     }
 
     // A key without its names, as one integer whose order is the keys' byte order: the family byte
-    // in the top byte, then the bytes after the names (six for an indicator cell, five or seven for a
-    // distribution cell), zero-padded. Contributions are summed and sorted on these, and the byte
-    // keys are made once per distinct cell.
+    // in the top byte, then the bytes after the names (seven for an indicator cell, five or seven
+    // for a distribution cell), zero-padded. Contributions are summed and sorted on these, and the
+    // byte keys are made once per distinct cell.
+
+    /// The bytes after the names of an indicator cell and of a distribution cell.
+    static let indicatorTail = 7
+    static func distributionTail(_ family: UInt8) -> Int { family == Family.pathwayTime.rawValue ? 7 : 5 }
+
+    @inline(__always) static func period(_ p: QualityPeriod) -> UInt64 {
+        UInt64(UInt16(truncatingIfNeeded: p.year)) << 40 | UInt64(p.kind.rawValue) << 32 | UInt64(UInt8(truncatingIfNeeded: p.index)) << 24
+    }
 
     @inline(__always) static func indicatorCode(_ ind: QualityIndicator, _ part: Part, _ p: QualityPeriod) -> UInt64 {
-        UInt64(indicatorFamily) << 56 | UInt64(ind.rawValue) << 48 | UInt64(part.rawValue) << 40
-            | UInt64(p.kind.rawValue) << 32 | UInt64(UInt16(truncatingIfNeeded: p.year)) << 16 | UInt64(UInt8(truncatingIfNeeded: p.index)) << 8
+        UInt64(indicatorFamily) << 56 | period(p) | UInt64(ind.rawValue) << 16 | UInt64(part.rawValue) << 8
     }
 
     @inline(__always) static func endCode(_ kind: UInt8, _ value: UInt8, month p: QualityPeriod) -> UInt64 {
-        UInt64(indicatorFamily) << 56 | UInt64(endCell) << 48 | UInt64(kind) << 40 | UInt64(value) << 32
-            | UInt64(UInt16(truncatingIfNeeded: p.year)) << 16 | UInt64(UInt8(truncatingIfNeeded: p.index)) << 8
+        UInt64(indicatorFamily) << 56 | period(p) | UInt64(endCell) << 16 | UInt64(kind) << 8 | UInt64(value)
     }
 
     @inline(__always) static func distributionCode(_ family: Family, month p: QualityPeriod, category: UInt8, days: Int = 0) -> UInt64 {
-        UInt64(distributionFamily) << 56 | UInt64(family.rawValue) << 48 | UInt64(UInt16(truncatingIfNeeded: p.year)) << 32
-            | UInt64(UInt8(truncatingIfNeeded: p.index)) << 24 | UInt64(category) << 16 | UInt64(UInt16(truncatingIfNeeded: days))
+        UInt64(distributionFamily) << 56 | UInt64(UInt16(truncatingIfNeeded: p.year)) << 40 | UInt64(UInt8(truncatingIfNeeded: p.index)) << 32
+            | UInt64(family.rawValue) << 24 | UInt64(category) << 16 | UInt64(UInt16(truncatingIfNeeded: days))
     }
 
     /// Writes the byte key of a code — family byte, names, then the code's cell bytes — into `buf`
     /// (at least `names.count + 8` bytes) and returns its length.
     @inline(__always) static func write(_ code: UInt64, names: [UInt8], into buf: UnsafeMutableRawBufferPointer) -> Int {
         let family = UInt8(truncatingIfNeeded: code >> 56)
-        let tail = family == indicatorFamily ? 6 : (UInt8(truncatingIfNeeded: code >> 48) == Family.pathwayTime.rawValue ? 7 : 5)
+        let tail = family == indicatorFamily ? indicatorTail : distributionTail(UInt8(truncatingIfNeeded: code >> 24))
         buf[0] = family
         names.withUnsafeBytes { nb in
             UnsafeMutableRawBufferPointer(rebasing: buf[1..<(1 + nb.count)]).copyMemory(from: nb)

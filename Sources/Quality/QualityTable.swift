@@ -43,26 +43,27 @@ public enum QualityTable {
         var recs: [IndicatorRecord] = []
         try counters { raw, a, b, c in
             let k = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
-            guard k.count > 0, k[0] == CounterKey.indicatorFamily, let (u, end) = cat.unit(of: k), k.count == end + 6 else { return }
-            let year = Int(k[end + 3]) << 8 | Int(k[end + 4])
-            if k[end] == CounterKey.endCell {
+            guard k.count > 0, k[0] == CounterKey.indicatorFamily, let (u, end) = cat.unit(of: k),
+                  k.count == end + CounterKey.indicatorTail else { return }
+            let year = Int(k[end]) << 8 | Int(k[end + 1])
+            if k[end + 4] == CounterKey.endCell {
                 // Ended episodes by outcome, or by content flags: expanded into the X-dated indicators below.
-                let kind = k[end + 1]
+                let kind = k[end + 5]
                 guard kind == CounterKey.endOutcome || kind == CounterKey.endContent else { return }
                 if let w = wantedIndicator {
                     let wantsOutcome = w == .endedByAgreement || w == .dropout
                     let wantsContent = w == .informedOfOptions || w == .involvedInPlan || w == .feedbackToGP || w == .feedbackToolUsed
                     guard kind == CounterKey.endOutcome ? wantsOutcome : wantsContent else { return }
                 }
-                let pi = cat.period(.month(year, Int(k[end + 5])))
-                recs.append(IndicatorRecord(unit: Int32(u), indicator: CounterKey.endCell, part: kind, value: k[end + 2],
+                let pi = cat.period(.month(year, Int(k[end + 3])))
+                recs.append(IndicatorRecord(unit: Int32(u), indicator: CounterKey.endCell, part: kind, value: k[end + 6],
                                             period: Int32(pi), a: a, b: b, c: c))
                 return
             }
-            guard let ind = QualityIndicator(rawValue: k[end]), let part = CounterKey.Part(rawValue: k[end + 1]),
+            guard let ind = QualityIndicator(rawValue: k[end + 4]), let part = CounterKey.Part(rawValue: k[end + 5]),
                   let kind = QualityPeriod.Kind(rawValue: k[end + 2]) else { return }
             if let w = wantedIndicator, w != ind { return }
-            let pi = cat.period(QualityPeriod(kind: kind, year: year, index: Int(k[end + 5])))
+            let pi = cat.period(QualityPeriod(kind: kind, year: year, index: Int(k[end + 3])))
             recs.append(IndicatorRecord(unit: Int32(u), indicator: ind.rawValue, part: part.rawValue, value: 0, period: Int32(pi),
                                         a: a, b: b, c: c))
         }
@@ -255,23 +256,20 @@ public enum QualityTable {
                 guard let (u, end) = cat.unit(of: k) else { return }
                 if k[0] == CounterKey.indicatorFamily {
                     // The end cells by outcome give the end outcomes.
-                    guard k.count == end + 6, k[end] == CounterKey.endCell, k[end + 1] == CounterKey.endOutcome else { return }
-                    let year = Int(k[end + 3]) << 8 | Int(k[end + 4])
-                    let pi = cat.period(.month(year, Int(k[end + 5])))
-                    recs.append(DistributionRecord(unit: Int32(u), family: endOutcomeFamily, category: k[end + 2], days: 0,
+                    guard k.count == end + CounterKey.indicatorTail, k[end + 4] == CounterKey.endCell,
+                          k[end + 5] == CounterKey.endOutcome else { return }
+                    let year = Int(k[end]) << 8 | Int(k[end + 1])
+                    let pi = cat.period(.month(year, Int(k[end + 3])))
+                    recs.append(DistributionRecord(unit: Int32(u), family: endOutcomeFamily, category: k[end + 6], days: 0,
                                                    period: Int32(pi), count: c.a))
                     return
                 }
-                guard k.count >= end + 5, let fam = CounterKey.Family(rawValue: k[end]) else { return }
-                let year = Int(k[end + 1]) << 8 | Int(k[end + 2])
+                guard k.count >= end + 5, let fam = CounterKey.Family(rawValue: k[end + 3]),
+                      k.count == end + CounterKey.distributionTail(fam.rawValue) else { return }
+                let year = Int(k[end]) << 8 | Int(k[end + 1])
                 var days: UInt16 = 0
-                if fam == .pathwayTime {
-                    guard k.count == end + 7 else { return }
-                    days = UInt16(k[end + 5]) << 8 | UInt16(k[end + 6])
-                } else {
-                    guard k.count == end + 5 else { return }
-                }
-                let pi = cat.period(.month(year, Int(k[end + 3])))
+                if fam == .pathwayTime { days = UInt16(k[end + 5]) << 8 | UInt16(k[end + 6]) }
+                let pi = cat.period(.month(year, Int(k[end + 2])))
                 recs.append(DistributionRecord(unit: Int32(u), family: fam.rawValue, category: k[end + 4], days: days,
                                                period: Int32(pi), count: c.a))
             }
