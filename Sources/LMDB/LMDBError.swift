@@ -20,6 +20,11 @@ public struct LMDBError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var isMapFull: Bool { code == MDB_MAP_FULL }
     public var isNotFound: Bool { code == MDB_NOTFOUND }
+    /// The file is not an LMDB environment this library can read: not one at all, damaged, or of
+    /// another format version.
+    public var isUnreadableFile: Bool {
+        code == MDB_INVALID || code == MDB_CORRUPTED || code == MDB_VERSION_MISMATCH || code == MDB_PAGE_NOTFOUND
+    }
 
     public var description: String {
         let what: String

@@ -26,6 +26,7 @@ import Glibc
 ///   `kill -9`) is harmless: its pages are in the page cache; the views are flushed and it is
 ///   removed.
 /// - Where the boot id cannot be read (not Linux), the views commit durably, as the log does.
+/// - A views file LMDB cannot read at all (damaged by anything else) is discarded the same way.
 final class Views {
     let environment: Environment
     /// This process's marker (nil when the views commit durably).
@@ -42,7 +43,7 @@ final class Views {
         guard let boot = Views.bootID() else {
             var durable = options
             durable.syncsEachCommit = true
-            environment = try Environment(path: dir, options: durable)
+            environment = try Views.openEnvironment(dir, options: durable)
             marker = nil
             return
         }
@@ -64,21 +65,40 @@ final class Views {
         if fromEarlierBoot {
             // The machine went down with view pages not flushed: what the views' file says cannot be
             // trusted. An empty environment makes every projection rebuild from the log.
-            unlink(dir + "/data.mdb")
-            unlink(dir + "/lock.mdb")
+            Views.discard(dir)
             for (name, _) in Views.markers(in: dir) { unlink(dir + "/" + name) }
             leftByDeadProcesses = []
         }
+        // The marker is on disk before anything unsynced is: opening a new environment already
+        // writes its first pages.
+        let file = dir + "/unsynced-\(getpid())"
+        try Views.writeDurably(file, boot, directory: dir)
+        marker = file
         var unsynced = options
         unsynced.syncsEachCommit = false
-        environment = try Environment(path: dir, options: unsynced)
+        environment = try Views.openEnvironment(dir, options: unsynced)
         if !leftByDeadProcesses.isEmpty {
             try environment.sync()
             for name in leftByDeadProcesses { unlink(dir + "/" + name) }
         }
-        let file = dir + "/unsynced-\(getpid())"
-        try Views.writeDurably(file, boot, directory: dir)
-        marker = file
+    }
+
+    /// Opens the views' environment; one whose file LMDB cannot read (damaged, or not LMDB at all)
+    /// is discarded and started afresh — it holds nothing the log does not, and the engine
+    /// rebuilds every projection into it.
+    static func openEnvironment(_ dir: String, options: Environment.Options) throws -> Environment {
+        do {
+            return try Environment(path: dir, options: options)
+        } catch let e as LMDBError where e.isUnreadableFile {
+            discard(dir)
+            return try Environment(path: dir, options: options)
+        }
+    }
+
+    /// Removes the views' data and lock files.
+    static func discard(_ dir: String) {
+        unlink(dir + "/data.mdb")
+        unlink(dir + "/lock.mdb")
     }
 
     /// Flushes the views and removes this process's marker: everything they hold is on disk.

@@ -67,6 +67,19 @@ import Glibc
         }
     }
 
+    /// A views file LMDB cannot read at all — damaged by something the markers do not cover (a
+    /// disk error, a stray write) — is discarded and rebuilt too: it holds nothing the log does not.
+    @Test func anUnreadableViewsFileIsRebuiltFromTheLog() throws {
+        try withTemporaryDirectory { dir in
+            let built = try buildStore(dir)
+            try Data(repeating: 0xA5, count: 3 * 4096).write(to: URL(fileURLWithPath: dir + "/views/data.mdb"))
+            let ledger = try openLedger(dir)
+            #expect(try ledger.dumpProjections() == built.dump)
+            let (_, mismatches) = try ledger.engine.verify()
+            #expect(mismatches.isEmpty, "\(mismatches)")
+        }
+    }
+
     /// A marker from this boot whose process is gone (`kill -9`): its pages are in the page cache,
     /// so the views are kept — not rebuilt — flushed, and the marker removed.
     @Test func aMarkerLeftByAKilledProcessOfThisBootKeepsTheViews() throws {
