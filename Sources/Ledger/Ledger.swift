@@ -141,7 +141,10 @@ public final class Ledger: @unchecked Sendable {
                 // logged event first: a process killed between its log commit and its views
                 // commit, or another process's append, can leave the views behind. The log's
                 // writer lock, held here, keeps the log still meanwhile.
-                try views.write { viewsTxn in _ = try engine.catchUp(in: &viewsTxn, log: t.pointee) }
+                let head = try log.head(in: t.pointee).position
+                if try views.read({ try !engine.isCurrent(at: head, in: $0) }) {
+                    try views.write { viewsTxn in _ = try engine.catchUp(in: &viewsTxn, log: t.pointee) }
+                }
                 return try views.read { viewsTxn in
                     try withUnsafePointer(to: viewsTxn) { v in
                         let session = try AppendSession(ledger: self, options: options, appendedAt: appendedAt,
@@ -165,8 +168,23 @@ public final class Ledger: @unchecked Sendable {
         }
         options.afterLogCommit?(report)
         options.onStage?(.projections)
-        try views.write { txn in _ = try engine.catchUp(in: &txn) }
+        do {
+            try views.write { txn in _ = try engine.catchUp(in: &txn) }
+        } catch {
+            throw ProjectionsBehind(report: report, reason: "\(error)")
+        }
         return report
+    }
+
+    /// Thrown when a batch was appended — it is in the log, durably — but the projections could
+    /// not be brought up to it. They catch up at the next append or open; sending the batch again
+    /// reports its lines as duplicates.
+    public struct ProjectionsBehind: Error, Sendable, CustomStringConvertible {
+        public var report: AppendReport
+        public var reason: String
+        public var description: String {
+            "\(report.appended) event(s) were appended (the log's head is \(report.head.anchor)) but the projections could not be updated: \(reason); they catch up when the store is next opened or appended to"
+        }
     }
 
     static func mark(_ r: Registration, position: UInt64, symbols: SymbolTable) -> Mark {

@@ -117,6 +117,13 @@ public final class ProjectionEngine: @unchecked Sendable {
         return (checkpoints.first ?? 0, needRebuild)
     }
 
+    /// Whether every projection has applied the log up to `head` (and no further): one read of
+    /// each checkpoint, for an append to tell whether it must catch the views up first.
+    func isCurrent<T: Transaction & ~Copyable>(at head: UInt64, in txn: borrowing T) throws -> Bool {
+        for p in projections.indices where try checkpoint(p, in: txn) != head { return false }
+        return true
+    }
+
     /// Applies every logged event after the projections' checkpoint, inside the caller's write
     /// transaction on the views. Returns how many events were applied.
     @discardableResult

@@ -127,6 +127,11 @@ func runIngest(store: StoreOptions, args: IngestArguments, file: String, format:
         report.findings = []
         printReport(report, json: args.json, elapsed: monotonicSeconds() - t0, nothingAppended: true)
         throw ExitCode(2)
+    } catch let behind as Ledger.ProjectionsBehind {
+        // The lines are in the log: say so with the usual summary, then why the views lag.
+        bar?.finish()
+        printReport(behind.report, json: args.json, elapsed: monotonicSeconds() - t0, nothingAppended: false)
+        throw CLIError.store(behind.description)
     }
     bar?.finish()
     // The good lines are committed: whatever happens to the reject file, the summary (which lists
