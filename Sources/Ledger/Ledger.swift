@@ -17,6 +17,9 @@ public final class Ledger: @unchecked Sendable {
     public let log: EventLog
     public let engine: ProjectionEngine
     public let clock: LedgerClock
+    /// What opening the store had to repair, in words for its user (nil: nothing) — the views
+    /// rebuilt from the log after they were lost, damaged, or written by an older version.
+    public private(set) var openingNote: String? = nil
 
     /// `allowingProjectionsAhead`: open even when the projections claim positions the log no longer
     /// holds (the log was truncated behind their back) — for `verify`, which must report that, and
@@ -35,7 +38,13 @@ public final class Ledger: @unchecked Sendable {
         engine = try ProjectionEngine(log: log, views: viewStore.environment, projections: projections ?? Ledger.standardProjections())
         self.clock = clock
         do {
-            try engine.open()
+            let rebuilt = try engine.open()
+            let head = try environment.read { try log.head(in: $0) }.position
+            if !rebuilt.isEmpty && head > 0 {
+                let why = viewStore.discarded.map { "the projections were discarded because \($0)" }
+                    ?? "the projections were missing or of another version"
+                openingNote = "\(why); rebuilt \(rebuilt.joined(separator: ", ")) from the log's \(head) events"
+            }
         } catch LedgerError.projectionAheadOfLog where allowingProjectionsAhead {
             // Left as they are: `engine.verify()` reports the checkpoints, `engine.rebuild()` replaces them.
         }

@@ -753,10 +753,14 @@ public final class ProjectionEngine: @unchecked Sendable {
     }
 
     /// Brings every projection up to the log: rebuilds those that need it, then catches up.
-    public func open() throws {
+    /// Returns the names of the projections it rebuilt (none, normally).
+    @discardableResult
+    public func open() throws -> [String] {
         let needRebuild = try views.read { txn in try status(in: txn).needRebuild }
-        if !needRebuild.isEmpty { _ = try rebuild(needRebuild.map { projections[$0].name }) }
+        let names = needRebuild.map { projections[$0].name }
+        if !names.isEmpty { _ = try rebuild(names) }
         try views.write { txn in _ = try catchUp(in: &txn) }
+        return names
     }
 
     // MARK: - Verification

@@ -31,6 +31,8 @@ final class Views {
     let environment: Environment
     /// This process's marker (nil when the views commit durably).
     private let marker: String?
+    /// Why the views were started afresh at open, if they were (they are then rebuilt from the log).
+    private(set) var discarded: String? = nil
 
     /// The directory of a store's views.
     static func directory(ofStore path: String) -> String { path + "/views" }
@@ -43,8 +45,8 @@ final class Views {
         guard let boot = Views.bootID() else {
             var durable = options
             durable.syncsEachCommit = true
-            environment = try Views.openEnvironment(dir, options: durable)
             marker = nil
+            (environment, discarded) = try Views.openEnvironment(dir, options: durable)
             return
         }
         // One opener at a time decides about the markers (two processes starting after a reboot
@@ -68,6 +70,7 @@ final class Views {
             Views.discard(dir)
             for (name, _) in Views.markers(in: dir) { unlink(dir + "/" + name) }
             leftByDeadProcesses = []
+            discarded = "the machine went down (a power loss or crash) before they were written to disk"
         }
         // The marker is on disk before anything unsynced is: opening a new environment already
         // writes its first pages.
@@ -76,7 +79,9 @@ final class Views {
         marker = file
         var unsynced = options
         unsynced.syncsEachCommit = false
-        environment = try Views.openEnvironment(dir, options: unsynced)
+        let (env, unreadable) = try Views.openEnvironment(dir, options: unsynced)
+        environment = env
+        if discarded == nil { discarded = unreadable }
         if !leftByDeadProcesses.isEmpty {
             try environment.sync()
             for name in leftByDeadProcesses { unlink(dir + "/" + name) }
@@ -86,12 +91,13 @@ final class Views {
     /// Opens the views' environment; one whose file LMDB cannot read (damaged, or not LMDB at all)
     /// is discarded and started afresh — it holds nothing the log does not, and the engine
     /// rebuilds every projection into it.
-    static func openEnvironment(_ dir: String, options: Environment.Options) throws -> Environment {
+    /// Also returns why it was discarded, if it was.
+    static func openEnvironment(_ dir: String, options: Environment.Options) throws -> (Environment, String?) {
         do {
-            return try Environment(path: dir, options: options)
+            return (try Environment(path: dir, options: options), nil)
         } catch let e as LMDBError where e.isUnreadableFile {
             discard(dir)
-            return try Environment(path: dir, options: options)
+            return (try Environment(path: dir, options: options), "their file could not be read (\(e))")
         }
     }
 

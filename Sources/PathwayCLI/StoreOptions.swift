@@ -40,7 +40,10 @@ struct StoreOptions: ParsableArguments {
                 throw CLIError.store("there is no store at \(path); create one with `pathway init --store \(path)` or point --store / $PATHWAY_STORE at one")
             }
         }
-        do { return try Ledger(path: path, clock: c, allowingProjectionsAhead: allowingProjectionsAhead) } catch { throw CLIError.store("\(error)") }
+        let ledger: Ledger
+        do { ledger = try Ledger(path: path, clock: c, allowingProjectionsAhead: allowingProjectionsAhead) } catch { throw CLIError.store("\(error)") }
+        if let note = ledger.openingNote { printError("note: \(note)") }
+        return ledger
     }
 }
 

@@ -59,6 +59,8 @@ import Glibc
             let garbage = Data((0..<(64 * 1024)).map { UInt8(truncatingIfNeeded: $0 &* 7919 &+ 13) })
             try garbage.write(to: URL(fileURLWithPath: dir + "/views/data.mdb"))
             let ledger = try openLedger(dir)
+            #expect(ledger.openingNote?.contains("the machine went down") == true, "\(ledger.openingNote ?? "no note")")
+            #expect(ledger.openingNote?.contains("from the log's 4 events") == true, "\(ledger.openingNote ?? "no note")")
             #expect(try ledger.dumpProjections() == built.dump, "rebuilt byte for byte from the log")
             #expect(try ledger.stats().checkpoints.allSatisfy { $0.1 == built.head })
             #expect(markers(dir) == ["unsynced-\(getpid())"], "the earlier boot's marker is gone")
@@ -74,6 +76,7 @@ import Glibc
             let built = try buildStore(dir)
             try Data(repeating: 0xA5, count: 3 * 4096).write(to: URL(fileURLWithPath: dir + "/views/data.mdb"))
             let ledger = try openLedger(dir)
+            #expect(ledger.openingNote?.contains("could not be read") == true, "\(ledger.openingNote ?? "no note")")
             #expect(try ledger.dumpProjections() == built.dump)
             let (_, mismatches) = try ledger.engine.verify()
             #expect(mismatches.isEmpty, "\(mismatches)")
@@ -94,6 +97,7 @@ import Glibc
             try boot.write(toFile: dir + "/views/unsynced-\(deadPID)", atomically: false, encoding: .utf8)
             let before = inode(dir + "/views/data.mdb")
             let ledger = try openLedger(dir)
+            #expect(ledger.openingNote == nil, "nothing to repair: \(ledger.openingNote ?? "")")
             #expect(inode(dir + "/views/data.mdb") == before, "the views file was kept, not recreated")
             #expect(!markers(dir).contains("unsynced-\(deadPID)"))
             #expect(try ledger.dumpProjections() == built.dump)
@@ -117,6 +121,7 @@ import Glibc
             try FileManager.default.removeItem(atPath: dir + "/views")
             do {
                 let ledger = try openLedger(dir)
+                #expect(ledger.openingNote?.contains("missing") == true, "\(ledger.openingNote ?? "no note")")
                 #expect(try ledger.dumpProjections() == built.dump)
             }
             let env = try Environment(path: dir)
