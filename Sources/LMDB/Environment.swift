@@ -168,15 +168,7 @@ public final class Environment: @unchecked Sendable {
     /// deleted here must not have been opened through ``database(_:flags:)`` in this process.
     @discardableResult
     public func dropDatabasesIfPresent(_ names: [String]) throws -> Int {
-        let present = try read { txn in
-            try names.filter { name in
-                var dbi = MDB_dbi()
-                let rc = mdb_dbi_open(txn.txn, name, 0, &dbi)
-                if rc == MDB_NOTFOUND { return false }
-                try check(rc, "looking for database '\(name)'")
-                return true
-            }
-        }
+        let present = try presentDatabases(names)
         guard !present.isEmpty else { return 0 }
         try write { txn in
             for name in present {
@@ -186,6 +178,19 @@ public final class Environment: @unchecked Sendable {
             }
         }
         return present.count
+    }
+
+    /// Those of the named databases that exist, without creating any (a read transaction).
+    public func presentDatabases(_ names: [String]) throws -> [String] {
+        try read { txn in
+            try names.filter { name in
+                var dbi = MDB_dbi()
+                let rc = mdb_dbi_open(txn.txn, name, 0, &dbi)
+                if rc == MDB_NOTFOUND { return false }
+                try check(rc, "looking for database '\(name)'")
+                return true
+            }
+        }
     }
 
     /// Runs `body` in a read-only snapshot. Keep it short: an open reader pins old pages.

@@ -30,12 +30,16 @@ public final class Ledger: @unchecked Sendable {
         log = try EventLog(environment: environment)
         // Before session 8 the projections lived in the log's file. Their databases there are
         // dropped (the views, empty on such a store's first open, are rebuilt from the log).
-        let names = ([HistoryProjection()] + (projections ?? Ledger.standardProjections())).flatMap { p in
+        let names = ["projections"] + ([HistoryProjection()] + (projections ?? Ledger.standardProjections())).flatMap { p in
             ["a", "b"].flatMap { g in p.databases.map { "\(p.name).\(g).\($0)" } }
         }
-        try environment.dropDatabasesIfPresent(["projections"] + names)
+        try environment.dropDatabasesIfPresent(names)
         viewStore = try Views(store: environment.path, options: options)
+        // Opening the engine creates the databases the views lack, which is a write.
+        if try viewStore.environment.presentDatabases(names).count < names.count { try viewStore.prepareToWrite() }
         engine = try ProjectionEngine(log: log, views: viewStore.environment, projections: projections ?? Ledger.standardProjections())
+        let viewStore = viewStore
+        engine.beforeWrite = { try viewStore.prepareToWrite() }
         self.clock = clock
         do {
             let rebuilt = try engine.open()
@@ -152,7 +156,7 @@ public final class Ledger: @unchecked Sendable {
                 // writer lock, held here, keeps the log still meanwhile.
                 let head = try log.head(in: t.pointee).position
                 if try views.read({ try !engine.isCurrent(at: head, in: $0) }) {
-                    try views.write { viewsTxn in _ = try engine.catchUp(in: &viewsTxn, log: t.pointee) }
+                    try engine.writeViews { viewsTxn in _ = try engine.catchUp(in: &viewsTxn, log: t.pointee) }
                 }
                 return try views.read { viewsTxn in
                     try withUnsafePointer(to: viewsTxn) { v in
@@ -178,7 +182,7 @@ public final class Ledger: @unchecked Sendable {
         options.afterLogCommit?(report)
         options.onStage?(.projections)
         do {
-            try views.write { txn in _ = try engine.catchUp(in: &txn) }
+            try engine.writeViews { txn in _ = try engine.catchUp(in: &txn) }
         } catch {
             throw ProjectionsBehind(report: report, reason: "\(error)")
         }

@@ -40,6 +40,15 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// histories). Working out the next block while the current one is written was tried: on two
     /// cores the derivations already fill both, and it measured no faster.
     public var recordBlock = 65_536
+    /// Called before every write transaction on the views (the ledger leaves its power-loss
+    /// marker there; see ``Views``). Set once before use.
+    var beforeWrite: (() throws -> Void)? = nil
+
+    /// A write transaction on the views, after ``beforeWrite``.
+    func writeViews<T>(_ body: (inout WriteTransaction) throws -> T) throws -> T {
+        try beforeWrite?()
+        return try views.write(body)
+    }
 
     public init(log: EventLog, views: Environment, projections extra: [EpisodeProjection]) throws {
         self.views = views
@@ -704,14 +713,14 @@ public final class ProjectionEngine: @unchecked Sendable {
         let t1 = clock()
         // The last events and the swap under the views' writer lock: an append commits its log
         // first, then waits here and catches up from the checkpoint this writes.
-        try views.write { txn in
+        try writeViews { txn in
             try log.environment.read { logTxn in try foldRemaining(into: &f, in: logTxn) }
             try write(targets, from: f, in: &txn)
         }
         log.environment.releaseMappedPages()
         views.releaseMappedPages()
         // The generation just retired still holds the old data; empty it so the file can reuse the pages.
-        try views.write { txn in try clearRetired(targets, in: &txn) }
+        try writeViews { txn in try clearRetired(targets, in: &txn) }
         views.releaseMappedPages()
         let t2 = clock()
         return RebuildReport(projections: targets.map { projections[$0].name }, events: f.events,
@@ -759,7 +768,11 @@ public final class ProjectionEngine: @unchecked Sendable {
         let needRebuild = try views.read { txn in try status(in: txn).needRebuild }
         let names = needRebuild.map { projections[$0].name }
         if !names.isEmpty { _ = try rebuild(names) }
-        try views.write { txn in _ = try catchUp(in: &txn) }
+        // Nothing is written when the views are current (a read-only command writes nothing).
+        let head = try log.environment.read { try log.head(in: $0) }.position
+        if try !views.read({ try isCurrent(at: head, in: $0) }) {
+            try writeViews { txn in _ = try catchUp(in: &txn) }
+        }
         return names
     }
 

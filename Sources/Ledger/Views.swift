@@ -1,4 +1,5 @@
 import LMDB
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,19 +19,23 @@ import Glibc
 /// - A killed process loses nothing: its commits are in the kernel's page cache, which outlives it.
 ///   The views' checkpoint says how far they got, and the next open catches up from there.
 /// - A power loss or kernel crash can lose the views' last commits or tear them (LMDB without
-///   fsync does not order its page writes). So before its first unsynced commit, every process
-///   that opens the views leaves a durable marker, `views/unsynced-PID`, holding the machine's boot
-///   id; it flushes the views and removes its marker when it closes. An open that finds a marker
+///   fsync does not order its page writes). So before its first write, every process that writes
+///   the views leaves a durable marker, `views/unsynced-PID`, holding the machine's boot id; it
+///   flushes the views and removes its marker when it closes. (A process that only reads writes
+///   no marker.) An open that finds a marker
 ///   from an earlier boot knows the machine went down with view pages unflushed: it discards the
 ///   views, and they are rebuilt from the log. A marker from this boot whose process is gone (a
 ///   `kill -9`) is harmless: its pages are in the page cache; the views are flushed and it is
 ///   removed.
 /// - Where the boot id cannot be read (not Linux), the views commit durably, as the log does.
 /// - A views file LMDB cannot read at all (damaged by anything else) is discarded the same way.
-final class Views {
+final class Views: @unchecked Sendable {
     let environment: Environment
-    /// This process's marker (nil when the views commit durably).
-    private let marker: String?
+    private let directory: String
+    /// The machine's boot id (nil: the views commit durably, and no marker is needed).
+    private let boot: String?
+    /// This process's marker, once written (before its first write to the views).
+    private let marker = Mutex<String?>(nil)
     /// Why the views were started afresh at open, if they were (they are then rebuilt from the log).
     private(set) var discarded: String? = nil
 
@@ -42,10 +47,11 @@ final class Views {
         if mkdir(dir, 0o755) != 0 && errno != EEXIST {
             throw LedgerError.viewsUnavailable(dir, reason: String(cString: strerror(errno)))
         }
-        guard let boot = Views.bootID() else {
+        directory = dir
+        boot = Views.bootID()
+        guard let boot else {
             var durable = options
             durable.syncsEachCommit = true
-            marker = nil
             (environment, discarded) = try Views.openEnvironment(dir, options: durable)
             return
         }
@@ -72,11 +78,8 @@ final class Views {
             leftByDeadProcesses = []
             discarded = "the machine went down (a power loss or crash) before they were written to disk"
         }
-        // The marker is on disk before anything unsynced is: opening a new environment already
-        // writes its first pages.
-        let file = dir + "/unsynced-\(getpid())"
-        try Views.writeDurably(file, boot, directory: dir)
-        marker = file
+        // A new environment's first pages, written when it is opened, are not synced and carry no
+        // marker: a power loss can leave that file empty or torn, which `openEnvironment` discards.
         var unsynced = options
         unsynced.syncsEachCommit = false
         let (env, unreadable) = try Views.openEnvironment(dir, options: unsynced)
@@ -107,9 +110,20 @@ final class Views {
         unlink(dir + "/lock.mdb")
     }
 
+    /// Leaves this process's marker on disk, once, before its first write to the views.
+    func prepareToWrite() throws {
+        guard let boot else { return }
+        try marker.withLock { m in
+            guard m == nil else { return }
+            let file = directory + "/unsynced-\(getpid())"
+            try Views.writeDurably(file, boot, directory: directory)
+            m = file
+        }
+    }
+
     /// Flushes the views and removes this process's marker: everything they hold is on disk.
     deinit {
-        if let marker, (try? environment.sync()) != nil { unlink(marker) }
+        if let file = marker.withLock({ $0 }), (try? environment.sync()) != nil { unlink(file) }
     }
 
     /// The machine's boot id, which changes at every boot (Linux), or nil.

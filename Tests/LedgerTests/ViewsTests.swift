@@ -48,6 +48,20 @@ import Glibc
         }
     }
 
+    /// A process that only reads (a query, an audit) writes nothing to the views and leaves no marker.
+    @Test func aProcessThatOnlyReadsLeavesNoMarker() throws {
+        guard bootID != nil else { return }
+        try withTemporaryDirectory { dir in
+            _ = try buildStore(dir)
+            let ledger = try openLedger(dir)
+            #expect(try ledger.storedEpisode("EP-1") != nil)
+            #expect(try ledger.qualityCounters().count > 0)
+            #expect(markers(dir).isEmpty, "\(markers(dir))")
+            try ledger.append(lines: [Lines().reg("c-1", "EP-2", "D01CT", "2026-01-25")])
+            #expect(markers(dir) == ["unsynced-\(getpid())"], "a write leaves one")
+        }
+    }
+
     /// A power loss or kernel crash with view pages not yet flushed: the marker left by the
     /// process that wrote them names an earlier boot. The views file is then not trusted at all —
     /// here it is garbage — and the projections are rebuilt from the log.
