@@ -498,6 +498,18 @@ public final class ProjectionEngine: @unchecked Sendable {
         }
 
         /// Episode `i`'s corrected history (after ``seal()``).
+        /// Asks the processor for the steps of episode `i` ahead of ``history(_:)``.
+        @inline(__always) func prefetchSteps(of i: Int) {
+            steps.withUnsafeBytes { all in
+                stepOrder.withUnsafeBufferPointer { order in
+                    for k in Int(groupStart[i])..<Int(groupStart[i + 1]) {
+                        let at = Int(order[k]) * MemoryLayout<Step>.stride
+                        LMDB.prefetch(UnsafeRawBufferPointer(rebasing: all[at..<(at + MemoryLayout<Step>.stride)]))
+                    }
+                }
+            }
+        }
+
         public func history(_ i: Int) -> EpisodeHistory {
             var h = EpisodeHistory()
             for k in stepOrder[Int(groupStart[i])..<Int(groupStart[i + 1])] {
@@ -638,7 +650,13 @@ public final class ProjectionEngine: @unchecked Sendable {
                 var batch: [(cell: Cell, amounts: Counts)] = []
                 batch.reserveCapacity(256)
                 defer { for (pool, table) in zip(cellPools, tables) { if let pool, let table { pool.give(table) } } }
-                for i in order[(lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)] {
+                let mine = (lo + r * (hi - lo) / runs)..<(lo + (r + 1) * (hi - lo) / runs)
+                for n in mine {
+                    let i = order[n]
+                    // The steps of the episode two ahead: on an interleaved log an episode's steps
+                    // lie far apart in the log-ordered array, each one a cache miss if it is
+                    // waited for.
+                    if n + 2 < mine.upperBound { fold.prefetchSteps(of: order[n + 2]) }
                     let snapshot = fold.snapshot(i)
                     for (t, proj) in projections.enumerated() {
                         if let cp = cellProjections[t] {
