@@ -144,6 +144,27 @@ import Glibc
         }
     }
 
+    /// From the command line: a store whose `views/` was deleted (as a backup of `data.mdb` alone
+    /// restores it) works, and the first command says it rebuilt them; the next says nothing.
+    @Test func theCommandLineSaysWhenItRebuiltTheViews() throws {
+        try withTemporaryDirectory { dir in
+            let store = dir + "/store", input = dir + "/in.ndjson"
+            try (Lines().openingOfEP1().joined(separator: "\n") + "\n").write(toFile: input, atomically: true, encoding: .utf8)
+            let appended = try pathway(["append", input, "--store", store])
+            try #require(appended.status == 0, "\(appended.stderr)")
+            #expect(!appended.stderr.contains("note:"), "a new store needs no note: \(appended.stderr)")
+            try FileManager.default.removeItem(atPath: store + "/views")
+            let verified = try pathway(["verify", "--store", store])
+            #expect(verified.status == 0, "\(verified.stdout) \(verified.stderr)")
+            #expect(verified.stderr.contains("note: the projections were missing or of another version; rebuilt history, episodes, deadlines, quality from the log's 2 events"),
+                    "\(verified.stderr)")
+            let again = try pathway(["episode", "EP-1", "--store", store])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stderr.isEmpty, "nothing left to repair: \(again.stderr)")
+            #expect(markers(store).isEmpty, "every command flushed its views and removed its marker")
+        }
+    }
+
     /// A process killed between its log's commit and its views' leaves the views one event behind.
     /// Another process that already had the store open must not check its next batch against
     /// those stale histories: here the batch voids the very event the views lack, which only
