@@ -30,14 +30,13 @@ public final class Ledger: @unchecked Sendable {
         log = try EventLog(environment: environment)
         // Before session 8 the projections lived in the log's file. Their databases there are
         // dropped (the views, empty on such a store's first open, are rebuilt from the log).
-        let names = ["projections"] + ([HistoryProjection()] + (projections ?? Ledger.standardProjections())).flatMap { p in
-            ["a", "b"].flatMap { g in p.databases.map { "\(p.name).\(g).\($0)" } }
-        }
+        let projections = projections ?? Ledger.standardProjections()
+        let names = ProjectionEngine.databaseNames(projections: projections)
         try environment.dropDatabasesIfPresent(names)
         viewStore = try Views(store: environment.path, options: options)
         // Opening the engine creates the databases the views lack, which is a write.
         if try viewStore.environment.presentDatabases(names).count < names.count { try viewStore.prepareToWrite() }
-        engine = try ProjectionEngine(log: log, views: viewStore.environment, projections: projections ?? Ledger.standardProjections())
+        engine = try ProjectionEngine(log: log, views: viewStore.environment, projections: projections)
         let viewStore = viewStore
         engine.beforeWrite = { try viewStore.prepareToWrite() }
         self.clock = clock

@@ -50,10 +50,26 @@ public final class ProjectionEngine: @unchecked Sendable {
         return try views.write(body)
     }
 
+    /// The meta database's name.
+    static let metaName = "projections"
+
+    /// The name of database `database` of projection `p` in generation `generation` (0 = a, 1 = b).
+    static func databaseName(_ p: EpisodeProjection, generation: Int, _ database: String) -> String {
+        "\(p.name).\(generation == 0 ? "a" : "b").\(database)"
+    }
+
+    /// Every database the engine keeps for these projections (the corrected history added), the
+    /// meta database first: what opening an engine creates when it is missing.
+    static func databaseNames(projections extra: [EpisodeProjection]) -> [String] {
+        [metaName] + ([HistoryProjection()] + extra).flatMap { p in
+            [0, 1].flatMap { g in p.databases.map { databaseName(p, generation: g, $0) } }
+        }
+    }
+
     public init(log: EventLog, views: Environment, projections extra: [EpisodeProjection]) throws {
         self.views = views
         self.log = log
-        meta = try views.database("projections")
+        meta = try views.database(ProjectionEngine.metaName)
         let all: [EpisodeProjection] = [HistoryProjection()] + extra
         for p in all where p.isAdditive && !(p is CellProjection) {
             preconditionFailure("projection '\(p.name)' is additive but not a CellProjection: the engine sums counters only as cells")
@@ -64,8 +80,8 @@ public final class ProjectionEngine: @unchecked Sendable {
         var dbs: [[[Database]]] = []
         for p in all {
             var gens: [[Database]] = []
-            for g in ["a", "b"] {
-                gens.append(try p.databases.map { try views.database("\(p.name).\(g).\($0)") })
+            for g in [0, 1] {
+                gens.append(try p.databases.map { try views.database(ProjectionEngine.databaseName(p, generation: g, $0)) })
             }
             dbs.append(gens)
         }
@@ -497,7 +513,6 @@ public final class ProjectionEngine: @unchecked Sendable {
             cards = keptCards
         }
 
-        /// Episode `i`'s corrected history (after ``seal()``).
         /// Asks the processor for the steps of episode `i` ahead of ``history(_:)``.
         @inline(__always) func prefetchSteps(of i: Int) {
             steps.withUnsafeBytes { all in
@@ -510,6 +525,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             }
         }
 
+        /// Episode `i`'s corrected history (after ``seal()``).
         public func history(_ i: Int) -> EpisodeHistory {
             var h = EpisodeHistory()
             for k in stepOrder[Int(groupStart[i])..<Int(groupStart[i + 1])] {
@@ -585,8 +601,9 @@ public final class ProjectionEngine: @unchecked Sendable {
         fold.seal()
     }
 
-    /// Folds events after `fold.head` inside a write transaction (the rebuild's final step, and a
-    /// bulk catch-up's whole fold), handing scanned file pages back as it goes.
+    /// Folds events after `fold.head` in the caller's transaction on the log (the rebuild's final
+    /// step, under the views' writer lock, and a bulk catch-up's whole fold), handing scanned file
+    /// pages back as it goes.
     func foldRemaining<L: Transaction & ~Copyable>(into fold: inout Fold, in txn: borrowing L) throws {
         let folder = EventFolder(symbols: fold.symbols)
         // Moved out rather than copied: a copy would share the steps' buffer with `fold`, and
@@ -824,8 +841,8 @@ public final class ProjectionEngine: @unchecked Sendable {
     }
 
     /// Compares every projection, byte for byte, with `fold` — the whole log folded by the caller
-    /// in the same read transaction (the verifier folds while it walks the hash chain, so the log
-    /// is read once).
+    /// (the verifier folds while it walks the hash chain, so the log is read once) — reading the
+    /// projections in `txn`, a read transaction on the views.
     public func verify(fold f: Fold, in txn: borrowing ReadTransaction) throws -> [Mismatch] {
         var mismatches: [Mismatch] = []
         var flat: [Database] = []
