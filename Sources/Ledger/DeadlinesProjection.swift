@@ -26,26 +26,34 @@ public struct DeadlinesProjection: EpisodeProjection {
         let m = s.derived.milestones
         let timers = s.derived.timers(rules: rules)
         guard !timers.isEmpty else { return }
-        var value: [UInt8] = []
-        putName(m.institution, s.symbols, &value)
-        putName(m.unit, s.symbols, &value)
-        value.append(contentsOf: Deadlines.encode(timers))
-        sink.put(database: 0, key: Array(s.episode.utf8), value: value)
+        sink.put(database: 0, key: { $0.append(contentsOf: s.episode.utf8) }, value: { value in
+            putName(m.institution, s.symbols, &value)
+            putName(m.unit, s.symbols, &value)
+            Deadlines.encode(timers, appendingTo: &value)
+        })
         var lastOpen: CivilDate? = nil   // nil: some timer never closes
         var neverCloses = false
         for t in timers {
-            guard let closes = [t.met?.date, t.episodeEnd].compactMap({ $0 }).min() else { neverCloses = true; break }
+            let closes: CivilDate
+            if let met = t.met?.date, let end = t.episodeEnd { closes = Swift.min(met, end) }
+            else if let met = t.met?.date { closes = met }
+            else if let end = t.episodeEnd { closes = end }
+            else { neverCloses = true; break }
             if lastOpen == nil || closes > lastOpen! { lastOpen = closes }
         }
-        var key = neverCloses ? [0xff, 0xff, 0xff, 0xff] : DeadlinesProjection.dateKey(lastOpen!)
-        key.append(contentsOf: s.episode.utf8)
-        sink.put(database: 1, key: key, value: [])
+        let closes = neverCloses ? UInt32.max : DeadlinesProjection.dateWord(lastOpen!)
+        sink.put(database: 1, key: { key in
+            withUnsafeBytes(of: closes.bigEndian) { key.append(contentsOf: $0) }
+            key.append(contentsOf: s.episode.utf8)
+        }, value: { _ in })
     }
 
     /// A date as 4 bytes that sort in date order.
     static func dateKey(_ d: CivilDate) -> [UInt8] {
-        withUnsafeBytes(of: (UInt32(bitPattern: d.daysSinceEpoch) ^ 0x8000_0000).bigEndian) { Array($0) }
+        withUnsafeBytes(of: dateWord(d).bigEndian) { Array($0) }
     }
+    /// The same as a number (stored big-endian).
+    static func dateWord(_ d: CivilDate) -> UInt32 { UInt32(bitPattern: d.daysSinceEpoch) ^ 0x8000_0000 }
 
     /// Decodes a `timers` record.
     public static func decode(_ v: UnsafeRawBufferPointer) -> (institution: String, unit: String, timers: [Deadlines.Timer])? {

@@ -18,25 +18,24 @@ public struct EpisodeStateProjection: EpisodeProjection {
     public func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
         guard !s.marks.isEmpty || s.version > 0 else { return }
         var state = EpisodeState(marks: s.marks, milestones: s.derived.milestones, allVoided: s.history.isAllVoided)
-        let patient = state.milestones.patient
-        var value: [UInt8] = []
-        value.reserveCapacity(128)
-        BigEndian.withBytes(s.version) { value.append(contentsOf: $0) }
-        BigEndian.withBytes(s.lastPosition) { value.append(contentsOf: $0) }
-        value.append(state.phase.rawValue)
-        putName(patient, s.symbols, &value); putName(state.milestones.institution, s.symbols, &value)
-        putName(state.milestones.unit, s.symbols, &value)
+        let m = state.milestones
         state.milestones.patient = 0; state.milestones.institution = 0; state.milestones.unit = 0
-        value.append(contentsOf: state.encode())
-        sink.put(database: 0, key: Array(s.episode.utf8), value: value)
-        var key = s.symbols.nameBytes(patient)
-        if !key.isEmpty {
+        sink.put(database: 0, key: { $0.append(contentsOf: s.episode.utf8) }, value: { value in
+            BigEndian.withBytes(s.version) { value.append(contentsOf: $0) }
+            BigEndian.withBytes(s.lastPosition) { value.append(contentsOf: $0) }
+            value.append(state.phase.rawValue)
+            putName(m.patient, s.symbols, &value); putName(m.institution, s.symbols, &value)
+            putName(m.unit, s.symbols, &value)
+            state.encode(appendingTo: &value)
+        })
+        guard s.symbols.withName(m.patient, { !$0.isEmpty }) else { return }
+        sink.put(database: 1, key: { key in
+            s.symbols.withName(m.patient) { key.append(contentsOf: $0) }
             key.append(0)
-            let start = state.milestones.start?.date.daysSinceEpoch ?? Int32.max
+            let start = m.start?.date.daysSinceEpoch ?? Int32.max
             withUnsafeBytes(of: UInt32(bitPattern: start ^ Int32.min).bigEndian) { key.append(contentsOf: $0) }
             key.append(contentsOf: s.episode.utf8)
-            sink.put(database: 1, key: key, value: [])
-        }
+        }, value: { _ in })
     }
 }
 

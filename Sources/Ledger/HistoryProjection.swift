@@ -12,12 +12,11 @@ struct HistoryProjection: EpisodeProjection {
     let schemaVersion: UInt32 = 2
 
     func records(for s: EpisodeSnapshot, into sink: inout RecordSink) {
-        var value: [UInt8] = []
-        value.reserveCapacity(64 + 24 * s.history.slots.count)
-        BigEndian.withBytes(s.version) { value.append(contentsOf: $0) }
-        BigEndian.withBytes(s.lastPosition) { value.append(contentsOf: $0) }
-        HistoryCodec.encode(s.history, symbols: s.symbols, into: &value)
-        sink.put(key: Array(s.episode.utf8), value: value)
+        sink.put(key: { $0.append(contentsOf: s.episode.utf8) }, value: { value in
+            BigEndian.withBytes(s.version) { value.append(contentsOf: $0) }
+            BigEndian.withBytes(s.lastPosition) { value.append(contentsOf: $0) }
+            HistoryCodec.encode(s.history, symbols: s.symbols, into: &value)
+        })
     }
 
     static func load<T: Transaction & ~Copyable>(episode: String, from db: Database, symbols: SymbolTable,

@@ -55,17 +55,63 @@ public final class SnapshotDerivations: @unchecked Sendable {
     }
 }
 
-/// Where a projection writes its records for one episode.
-public struct RecordSink {
+/// Where a projection writes its records for one episode (or, in a rebuild, for a run of them).
+///
+/// The records' bytes go back to back into one buffer, so a rebuild that produces millions of
+/// records makes no allocation per record — and frees none afterwards, one by one, on the thread
+/// that writes them. The `put` taking closures writes a record straight into that buffer; ``records`` hands them out as arrays for code off the hot path.
+public struct RecordSink: Equatable {
     public struct Record: Equatable, Sendable {
         public var database: Int
         public var key: [UInt8]
         public var value: [UInt8]
     }
-    public var records: [Record] = []
+    struct Entry: Equatable {
+        var database: Int
+        var start: Int
+        var keyCount: Int
+        var valueCount: Int
+    }
+    var bytes: [UInt8] = []
+    var entries: [Entry] = []
+
     public init() {}
+
+    public var count: Int { entries.count }
+    public var isEmpty: Bool { entries.isEmpty }
+
     public mutating func put(database: Int = 0, key: [UInt8], value: [UInt8]) {
-        records.append(Record(database: database, key: key, value: value))
+        put(database: database, key: { $0.append(contentsOf: key) }, value: { $0.append(contentsOf: value) })
+    }
+
+    /// Puts a record whose key and value the closures append to the buffer they are given (which
+    /// holds earlier records: append only).
+    @inline(__always)
+    public mutating func put(database: Int = 0, key: (inout [UInt8]) -> Void, value: (inout [UInt8]) -> Void) {
+        let start = bytes.count
+        key(&bytes)
+        let keyEnd = bytes.count
+        value(&bytes)
+        entries.append(Entry(database: database, start: start, keyCount: keyEnd - start, valueCount: bytes.count - keyEnd))
+    }
+
+    /// The records, in the order they were put, as arrays.
+    public var records: [Record] {
+        entries.map { e in
+            Record(database: e.database, key: Array(bytes[e.start..<(e.start + e.keyCount)]),
+                   value: Array(bytes[(e.start + e.keyCount)..<(e.start + e.keyCount + e.valueCount)]))
+        }
+    }
+
+    /// Visits the records in the order they were put, without copying them.
+    @inline(__always)
+    public func forEach(_ body: (_ database: Int, _ key: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer) throws -> Void) rethrows {
+        try bytes.withUnsafeBytes { all in
+            for e in entries {
+                let k = e.start, v = e.start + e.keyCount
+                try body(e.database, UnsafeRawBufferPointer(rebasing: all[k..<v]), UnsafeRawBufferPointer(rebasing: all[v..<(v + e.valueCount)]))
+            }
+        }
     }
 }
 

@@ -267,13 +267,14 @@ public final class ProjectionEngine: @unchecked Sendable {
                         var oldSink = RecordSink(), newSink = RecordSink()
                         if let old = d.old { proj.records(for: old, into: &oldSink) }
                         proj.records(for: fresh[slot], into: &newSink)
-                        if oldSink.records == newSink.records { continue }
-                        let deletes = oldSink.records.filter { o in !newSink.records.contains { $0.database == o.database && $0.key == o.key } }
+                        if oldSink == newSink { continue }
+                        let oldRecords = oldSink.records, newRecords = newSink.records
+                        let deletes = oldRecords.filter { o in !newRecords.contains { $0.database == o.database && $0.key == o.key } }
                         // A record the store already holds byte for byte is not put again: a put
                         // copies its page even when nothing changes, and every page an append
                         // dirties is written before its fsync (an index entry such as patient →
                         // episode rarely changes when a registration arrives).
-                        let puts = newSink.records.filter { !oldSink.records.contains($0) }
+                        let puts = newRecords.filter { !oldRecords.contains($0) }
                         changes.append((deletes, puts))
                     }
                     return changes
@@ -527,7 +528,7 @@ public final class ProjectionEngine: @unchecked Sendable {
 
         /// Episode `i`'s corrected history (after ``seal()``).
         public func history(_ i: Int) -> EpisodeHistory {
-            var h = EpisodeHistory()
+            var h = EpisodeHistory(capacity: Int(groupStart[i + 1] - groupStart[i]))
             for k in stepOrder[Int(groupStart[i])..<Int(groupStart[i + 1])] {
                 let s = steps[Int(k)]
                 switch s.kind {
@@ -653,7 +654,7 @@ public final class ProjectionEngine: @unchecked Sendable {
         var previous = [[UInt8]](repeating: [], count: targets.count)
 
         struct RunOutput {
-            var records: [[RecordSink.Record]]     // keyed projections, per target
+            var records: [RecordSink]     // keyed projections, per target
         }
         var from = 0
         while from < order.count {
@@ -661,7 +662,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             let lo = from, hi = to
             let runs = Swift.max(1, Swift.min(maxRuns, (hi - lo) / 2048))
             let parts: [RunOutput] = parallelMap(runs) { r in
-                var out = RunOutput(records: Array(repeating: [], count: projections.count))
+                var out = RunOutput(records: [])
                 var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
                 let tables = cellPools.map { $0?.take() }
                 var batch: [(cell: Cell, amounts: Counts)] = []
@@ -685,20 +686,21 @@ public final class ProjectionEngine: @unchecked Sendable {
                         }
                     }
                 }
-                for t in projections.indices { out.records[t] = sinks[t].records }
+                out.records = sinks
                 return out
             }
             for part in parts {
                 for t in projections.indices {
-                    for rec in part.records[t] {
-                        if rec.database == 0 {
-                            guard previous[t].isEmpty || bytesLess(previous[t], rec.key) else {
-                                throw LedgerError.damagedProjection(projections[t].name, episode: String(decoding: rec.key, as: UTF8.self))
+                    try part.records[t].forEach { database, key, value in
+                        if database == 0 {
+                            guard previous[t].isEmpty || bytesLess(previous[t], key) else {
+                                throw LedgerError.damagedProjection(projections[t].name, episode: String(decoding: key, as: UTF8.self))
                             }
-                            previous[t] = rec.key
-                            try rec.key.withUnsafeBytes { kb in try rec.value.withUnsafeBytes { vb in try body(targets[t], 0, kb, vb) } }
+                            previous[t].removeAll(keepingCapacity: true)
+                            previous[t].append(contentsOf: key)
+                            try body(targets[t], 0, key, value)
                         } else {
-                            secondary[t][rec.database].append(key: rec.key, value: rec.value)
+                            secondary[t][database].append(key: key, value: value)
                         }
                     }
                 }
@@ -906,6 +908,10 @@ struct RecordArena {
     var entries: [(offset: Int, keyCount: Int32, valueCount: Int32)] = []
 
     mutating func append(key: [UInt8], value: [UInt8]) {
+        key.withUnsafeBytes { k in value.withUnsafeBytes { v in append(key: k, value: v) } }
+    }
+
+    mutating func append(key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         entries.append((bytes.count, Int32(key.count), Int32(value.count)))
         bytes.append(contentsOf: key); bytes.append(contentsOf: value)
     }
@@ -954,13 +960,15 @@ struct RecordArena {
 
 /// Byte-wise order, as LMDB's default comparator sorts keys.
 @inline(__always) func bytesLess(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    a.withUnsafeBytes { x in
-        b.withUnsafeBytes { y in
-            let n = min(x.count, y.count)
-            let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
-            return c != 0 ? c < 0 : x.count < y.count
-        }
-    }
+    a.withUnsafeBytes { x in b.withUnsafeBytes { y in bytesLess(x, y) } }
+}
+@inline(__always) func bytesLess(_ a: [UInt8], _ y: UnsafeRawBufferPointer) -> Bool {
+    a.withUnsafeBytes { x in bytesLess(x, y) }
+}
+@inline(__always) func bytesLess(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+    let n = min(x.count, y.count)
+    let c = n == 0 ? 0 : memcmp(x.baseAddress!, y.baseAddress!, n)
+    return c != 0 ? c < 0 : x.count < y.count
 }
 
 /// Runs `body(0)…body(n−1)` on all cores and returns the results in index order.

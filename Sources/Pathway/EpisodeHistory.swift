@@ -62,6 +62,9 @@ public struct EpisodeHistory: Sendable, Equatable {
     public private(set) var slots: [Slot] = []
 
     public init() {}
+    /// An empty history with room for `capacity` slots (the events a fold knows the episode has),
+    /// so registering them does not grow the array step by step.
+    public init(capacity: Int) { slots.reserveCapacity(capacity) }
 
     /// Why a voiding or correction cannot be applied. The ingest turns these into structural errors.
     public enum TargetProblem: Error, Equatable, Sendable {
