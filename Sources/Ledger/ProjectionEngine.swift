@@ -656,13 +656,10 @@ public final class ProjectionEngine: @unchecked Sendable {
         struct RunOutput {
             var records: [RecordSink]     // keyed projections, per target
         }
-        var from = 0
-        while from < order.count {
-            let to = Swift.min(order.count, from + block)
-            let lo = from, hi = to
+        /// The per-episode work for episodes `order[lo..<hi]`, on every core.
+        let derive: @Sendable (_ lo: Int, _ hi: Int) -> [RunOutput] = { lo, hi in
             let runs = Swift.max(1, Swift.min(maxRuns, (hi - lo) / 2048))
-            let parts: [RunOutput] = parallelMap(runs) { r in
-                var out = RunOutput(records: [])
+            return parallelMap(runs) { r in
                 var sinks = [RecordSink](repeating: RecordSink(), count: projections.count)
                 let tables = cellPools.map { $0?.take() }
                 var batch: [(cell: Cell, amounts: Counts)] = []
@@ -686,9 +683,19 @@ public final class ProjectionEngine: @unchecked Sendable {
                         }
                     }
                 }
-                out.records = sinks
-                return out
+                return RunOutput(records: sinks)
             }
+        }
+        // Block k + 1 is derived while this thread hands block k's records to `body` (LMDB puts
+        // or comparisons, which only this thread may do): otherwise the other cores would wait
+        // for every block's writing.
+        var pending: Pending<[RunOutput]>? = order.isEmpty ? nil : Pending { derive(0, Swift.min(order.count, block)) }
+        defer { _ = pending?.wait() }
+        var from = 0
+        while let current = pending {
+            let parts = current.wait()
+            let to = Swift.min(order.count, from + block)
+            pending = to < order.count ? Pending { [to] in derive(to, Swift.min(order.count, to + block)) } : nil
             for part in parts {
                 for t in projections.indices {
                     try part.records[t].forEach { database, key, value in
@@ -981,6 +988,24 @@ func parallelMap<R>(_ n: Int, _ body: @Sendable (Int) -> R) -> [R] {
         lock.lock(); slots.values[i] = r; lock.unlock()
     }
     return slots.values.map { $0! }
+}
+
+/// Work started on another thread now, its result waited for later.
+final class Pending<T>: @unchecked Sendable {
+    private var value: T?
+    private let done = DispatchGroup()
+    init(_ work: @escaping @Sendable () -> T) {
+        done.enter()
+        DispatchQueue.global().async {
+            self.value = work()
+            self.done.leave()
+        }
+    }
+    /// The result (waits for it); may be called more than once.
+    func wait() -> T {
+        done.wait()
+        return value!
+    }
 }
 
 /// Result slots written by concurrent workers, each at its own index, under a lock.
