@@ -95,6 +95,31 @@ public struct RecordSink: Equatable {
         entries.append(Entry(database: database, start: start, keyCount: keyEnd - start, valueCount: bytes.count - keyEnd))
     }
 
+    /// Copies a record from bytes held elsewhere (an empty value by default: an index entry, or a key to delete).
+    public mutating func put(database: Int = 0, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)) {
+        put(database: database, key: { $0.append(contentsOf: key) }, value: { $0.append(contentsOf: value) })
+    }
+
+    /// Forgets the records, keeping the buffers for the next episode's.
+    public mutating func removeAll() {
+        bytes.removeAll(keepingCapacity: true)
+        entries.removeAll(keepingCapacity: true)
+    }
+
+    /// Whether a record of `database` has this key (and, when given, this value), byte for byte.
+    public func contains(database: Int, key: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer? = nil) -> Bool {
+        bytes.withUnsafeBytes { all in
+            entries.contains { e in
+                guard e.database == database, e.keyCount == key.count else { return false }
+                let k = UnsafeRawBufferPointer(rebasing: all[e.start..<(e.start + e.keyCount)])
+                guard bytesEqual(k, key) else { return false }
+                guard let value else { return true }
+                let v = e.start + e.keyCount
+                return bytesEqual(UnsafeRawBufferPointer(rebasing: all[v..<(v + e.valueCount)]), value)
+            }
+        }
+    }
+
     /// The records, in the order they were put, as arrays.
     public var records: [Record] {
         entries.map { e in

@@ -259,36 +259,37 @@ public final class ProjectionEngine: @unchecked Sendable {
                 }
             } else {
                 // Per episode: the keys to delete and the records to put.
-                typealias Change = (deletes: [RecordSink.Record], puts: [RecordSink.Record])
-                let parts: [[Change]] = parallelMap(runs) { r in
-                    var changes: [Change] = []
+                // Per run: the keys to delete and the records to put. An episode's keys are its
+                // own (each holds its id), so a run's deletes and puts never meet.
+                typealias Change = (deletes: RecordSink, puts: RecordSink)
+                let parts: [Change] = parallelMap(runs) { r in
+                    var change: Change = (RecordSink(), RecordSink())
+                    var oldSink = RecordSink(), newSink = RecordSink()
                     for slot in order[bounds[r]..<bounds[r + 1]] {
                         let d = work[slot]
-                        var oldSink = RecordSink(), newSink = RecordSink()
+                        oldSink.removeAll(); newSink.removeAll()
                         if let old = d.old { proj.records(for: old, into: &oldSink) }
                         proj.records(for: fresh[slot], into: &newSink)
                         if oldSink == newSink { continue }
-                        let oldRecords = oldSink.records, newRecords = newSink.records
-                        let deletes = oldRecords.filter { o in !newRecords.contains { $0.database == o.database && $0.key == o.key } }
+                        oldSink.forEach { database, key, _ in
+                            if !newSink.contains(database: database, key: key) { change.deletes.put(database: database, key: key) }
+                        }
                         // A record the store already holds byte for byte is not put again: a put
                         // copies its page even when nothing changes, and every page an append
                         // dirties is written before its fsync (an index entry such as patient →
                         // episode rarely changes when a registration arrives).
-                        let puts = newRecords.filter { !oldRecords.contains($0) }
-                        changes.append((deletes, puts))
+                        newSink.forEach { database, key, value in
+                            if !oldSink.contains(database: database, key: key, value: value) { change.puts.put(database: database, key: key, value: value) }
+                        }
                     }
-                    return changes
+                    return change
                 }
                 // Through one cursor per database: the episodes come in key order, so a cursor
                 // mostly finds the next key on the leaf it already stands on.
                 try txn.withCursors(dbs) { cursors in
                     for part in parts {
-                        for change in part {
-                            for r in change.deletes { try r.key.withUnsafeBytes { _ = try cursors.delete(r.database, $0) } }
-                            for r in change.puts {
-                                try r.key.withUnsafeBytes { k in try r.value.withUnsafeBytes { v in try cursors.put(r.database, k, v) } }
-                            }
-                        }
+                        try part.deletes.forEach { database, key, _ in _ = try cursors.delete(database, key) }
+                        try part.puts.forEach { database, key, value in try cursors.put(database, key, value) }
                     }
                 }
             }
