@@ -71,10 +71,14 @@ public struct Verifier {
                 guard let ix = try IndexedStreams(log: log, records: records, in: txn) else { indexDisagrees = true; return }
                 readAhead = ix
             }
-            var walk = Walk(batch: Verifier.batch, folding: projections, events: records)
-            // The fold finds each event's episode through the stream index (confirmed by name:
-            // a damaged index only slows it down; the index itself is checked below).
-            try walk.fold?.number(from: log, head: UInt64(records), in: txn)
+            var walk = Walk(batch: Verifier.batch, events: records)
+            // The projections' fresh fold runs on another core beside the walk, in a read
+            // transaction of its own over the same positions (see `foldForVerification`). It finds
+            // each event's episode through the stream index, confirmed by name: a damaged index
+            // only slows it down; the index itself is checked below.
+            let engine = ledger.engine
+            let folding = projections ? Pending { engine.foldForVerification(records: records) } : nil
+            defer { _ = folding?.wait() }
             if let readAhead { walk.indexed = readAhead } else { walk.reserveTracking(events: records) }
             // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
             try withUnsafeMutablePointer(to: &walk) { w in
@@ -142,15 +146,14 @@ public struct Verifier {
                     }
                 }
             }
-            // Each projection against the fold made during the walk (the views are read in their own
+            // Each projection against the fold made beside the walk (the views are read in their own
             // snapshot, taken now; an append by another process between its log's commit and its
             // views' shows as a checkpoint behind the head — run verify again).
             if projections && report.ok {
-                if let p = walk.foldProblem {
-                    report.problems.append(p)
-                } else if var fold = walk.fold {
-                    walk.fold = nil
-                    fold.seal()
+                let folded = folding!.wait()
+                if let (position, reason) = folded.unreadable {
+                    report.problems.append(Problem(position: position, what: "the registration stored here cannot be read: \(reason)"))
+                } else if let fold = folded.fold {
                     let mismatches = try ledger.views.read { viewsTxn in try ledger.engine.verify(fold: fold, in: viewsTxn) }
                     report.projectionsChecked = ledger.engine.projections.map(\.name)
                     for m in mismatches { report.problems.append(Problem(position: 0, what: m.description)) }
@@ -403,16 +406,9 @@ public struct Verifier {
         private var pending: [PendingLink] = []
         private let batch: Int
         private let hasher = BackgroundLinks()
-        /// The projections' fresh fold, made in the same walk so the log is read once (nil when
-        /// projections are not checked, or once an event could not be folded).
-        var fold: ProjectionEngine.Fold?
-        /// Why the fold stopped: an event whose registration cannot be read.
-        var foldProblem: Problem?
-
-        init(batch: Int, folding: Bool, events: Int) {
+        init(batch: Int, events: Int) {
             self.batch = batch
             idOf.reserveCapacity(events)
-            fold = folding ? ProjectionEngine.Fold() : nil
             zero = UnsafeMutableRawBufferPointer.allocate(byteCount: 32, alignment: 8)
             zero.initializeMemory(as: UInt8.self, repeating: 0)
             previousHash = UnsafeRawBufferPointer(zero)
@@ -461,12 +457,6 @@ public struct Verifier {
                 streamOf.append(sd); versionOf.append(version)
             }
             idOf.append(idDigest(e.id))
-            if fold != nil {
-                do { try fold!.absorb(e) } catch {
-                    foldProblem = Problem(position: key, what: "the registration stored here cannot be read: \(error)")
-                    fold = nil
-                }
-            }
             previousHash = e.hash
             events += 1
             expected += 1

@@ -603,6 +603,37 @@ public final class ProjectionEngine: @unchecked Sendable {
         fold.seal()
     }
 
+    /// Folds log positions 1…`records` for a verifier, in one read transaction of its own: episodes
+    /// numbered from the stream index (a hint, confirmed by name), the head record not trusted.
+    /// Positions 1…`records` of an append-only log read the same in any snapshot that holds them,
+    /// so this may run beside a walk of the log in another transaction (a log changed meanwhile
+    /// fails that walk). On an event that cannot be folded, returns no fold and that event's
+    /// position and reason.
+    public func foldForVerification(records: Int) -> (fold: Fold?, unreadable: (position: UInt64, reason: String)?) {
+        var f = Fold()
+        var at: UInt64 = 0
+        let environment = log.environment
+        do {
+            try environment.read { txn in
+                try f.number(from: log, head: UInt64(records), in: txn)
+                f.reserve(events: records)
+                let folder = EventFolder(symbols: f.symbols)
+                try log.scan(from: 1, in: txn) { e in
+                    guard e.position <= UInt64(records) else { return false }
+                    at = e.position
+                    try f.absorb(e, fields: EventFolder.BodyFields(e), folder: folder)
+                    if f.events % 1_000_000 == 0 { environment.releaseMappedPages() }
+                    return true
+                }
+            }
+        } catch {
+            return (nil, (at, "\(error)"))
+        }
+        environment.releaseMappedPages()
+        f.seal()
+        return (f, nil)
+    }
+
     /// Folds events after `fold.head` in the caller's transaction on the log (the rebuild's final
     /// step, under the views' writer lock, and a bulk catch-up's whole fold), handing scanned file
     /// pages back as it goes.
@@ -851,8 +882,8 @@ public final class ProjectionEngine: @unchecked Sendable {
     }
 
     /// Compares every projection, byte for byte, with `fold` — the whole log folded by the caller
-    /// (the verifier folds while it walks the hash chain, so the log is read once) — reading the
-    /// projections in `txn`, a read transaction on the views.
+    /// (the verifier folds beside its walk of the hash chain, see ``foldForVerification(records:)``)
+    /// — reading the projections in `txn`, a read transaction on the views.
     public func verify(fold f: Fold, in txn: borrowing ReadTransaction) throws -> [Mismatch] {
         var mismatches: [Mismatch] = []
         var flat: [Database] = []
@@ -992,10 +1023,10 @@ func parallelMap<R>(_ n: Int, _ body: @Sendable (Int) -> R) -> [R] {
 }
 
 /// Work started on another thread now, its result waited for later.
-final class Pending<T>: @unchecked Sendable {
+public final class Pending<T>: @unchecked Sendable {
     private var value: T?
     private let done = DispatchGroup()
-    init(_ work: @escaping @Sendable () -> T) {
+    public init(_ work: @escaping @Sendable () -> T) {
         done.enter()
         DispatchQueue.global().async {
             self.value = work()
@@ -1003,7 +1034,7 @@ final class Pending<T>: @unchecked Sendable {
         }
     }
     /// The result (waits for it); may be called more than once.
-    func wait() -> T {
+    public func wait() -> T {
         done.wait()
         return value!
     }

@@ -468,6 +468,24 @@ func flipBytes(of text: String, inStore dir: String) throws -> Int {
         }
     }
 
+    @Test func aRegistrationThatCannotBeFoldedIsNamedByTheProjectionCheck() throws {
+        try withTemporaryDirectory { dir in
+            try buildAuditStore(dir)
+            let copy = try copyStore(dir)
+            defer { try? FileManager.default.removeItem(atPath: copy) }
+            // The head event rewritten with a code no registration has, and its hash recomputed:
+            // the chain and the indexes hold; only the fold, beside the walk, cannot read it.
+            try forge(copy, position: 12) { $0[EventBody.Field.code.rawValue] = "D01??" }
+            let ledger = try openLedger(copy)
+            #expect(try Verifier(ledger: ledger).verify(projections: false).ok)
+            let r = try Verifier(ledger: ledger).verify()
+            #expect(r.problems.count == 1, "\(r.problems)")
+            #expect(r.problems.first?.position == 12, "\(r.problems)")
+            #expect(r.problems.first?.what.contains("the registration stored here cannot be read") == true, "\(r.problems)")
+            #expect(r.projectionsChecked.isEmpty)
+        }
+    }
+
     @Test func rewritingTheWholeTailIsFoundOnlyByTheAnchor() throws {
         try withTemporaryDirectory { dir in
             let head = try buildAuditStore(dir)
