@@ -40,9 +40,6 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// histories). Working out the next block while the current one is written was tried: on two
     /// cores the derivations already fill both, and it measured no faster.
     public var recordBlock = 65_536
-    /// A fold of the whole log from this many events on runs in two halves at once (see
-    /// `foldInHalves`); below it, on one thread. Settable so tests can fold small logs in halves.
-    public var foldSplitMinimum: UInt64 = 200_000
     /// Called before every write transaction on the views (the ledger leaves its power-loss
     /// marker there; see ``Views``). Set once before use.
     var beforeWrite: (() throws -> Void)? = nil
@@ -369,39 +366,6 @@ public final class ProjectionEngine: @unchecked Sendable {
 
         public var episodeCount: Int { episodes.count - 1 }   // symbol 0 is the empty name
 
-        /// Set while two folds share one episode numbering (a fold in halves): an event of an
-        /// episode the numbering lacks then throws ``NeedsNewEpisode`` instead of adding it.
-        var numberingIsShared = false
-        struct NeedsNewEpisode: Error {}
-
-        /// Appends `other` — the fold of the positions right after this fold's — made with this
-        /// fold's episode numbering: its names are interned into this fold's table in the order
-        /// `other` met them, and its steps and targets follow this fold's.
-        mutating func append(_ other: Fold) {
-            let names = other.symbols
-            var renamed = [Int32](repeating: 0, count: names.count)
-            for id in 0..<names.count { renamed[id] = names.withName(Int32(id)) { symbols.intern(bytes: $0) } }
-            guard !other.steps.isEmpty else { return }
-            if steps.isEmpty { base = other.base }
-            let shift = other.base - base
-            precondition(other.base >= base && shift + UInt64(other.steps.last!.offset) <= UInt64(UInt32.max),
-                         "a fold spans at most 2^32 log positions")
-            let first = steps.count
-            renamed.withUnsafeBufferPointer { r in
-                for var step in other.steps {
-                    step.offset += UInt32(shift)
-                    step.patient = r[Int(step.patient)]
-                    step.institution = r[Int(step.institution)]
-                    step.unit = r[Int(step.unit)]
-                    steps.append(step)
-                }
-            }
-            for (k, target) in other.targets { targets[first + k] = target }
-            head = other.head
-            events += other.events
-            lastEpisode = other.lastEpisode
-        }
-
         /// The symbol of the previous event's episode (0: none yet). An episode's events tend to
         /// come in runs (a batch from one unit, a generated or migrated history), and comparing the
         /// bytes with one known name is cheaper than hashing them into a table of a million.
@@ -432,11 +396,6 @@ public final class ProjectionEngine: @unchecked Sendable {
                 if symbol > 0 && isEpisode(symbol, named: bytes, short: short) { return symbol - 1 }
             }
             if lastEpisode > 0 && isEpisode(lastEpisode, named: bytes, short: short) { return lastEpisode - 1 }
-            if numberingIsShared {
-                guard let symbol = episodes.find(bytes: bytes) else { throw NeedsNewEpisode() }
-                lastEpisode = symbol
-                return symbol - 1
-            }
             let symbol = episodes.intern(bytes: bytes)
             lastEpisode = symbol
             let i = symbol - 1
@@ -610,46 +569,16 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// ``Environment/releaseMappedPages()``). The fold comes back sealed.
     public func fold(into fold: inout Fold, from start: UInt64 = 1, upTo limit: UInt64 = .max, chunk: Int = 1_000_000,
                      include: ((_ recordedAt: UnsafeRawBufferPointer, _ appendedAt: UnsafeRawBufferPointer) -> Bool)? = nil) throws {
-        let fresh = start == 1 && fold.events == 0 && fold.episodeCount == 0
-        let expected = try prepare(&fold, from: start, upTo: limit, counting: include == nil)
-        let last = Swift.min(limit, expected)
-        // A whole log of some size is folded in two halves at once (see `foldInHalves`).
-        if fresh, include == nil, fold.placement != nil, ProjectionEngine.workers > 1, last >= foldSplitMinimum {
-            if try foldInHalves(into: &fold, upTo: last, chunk: chunk) {
-                // Anything appended since the head was read, as on one thread.
-                try scan(into: &fold, from: last + 1, upTo: limit, chunk: chunk, include: nil)
-                fold.seal()
-                return
-            }
-            // The stream index left an event out: the fold must add an episode, which the two
-            // halves cannot do at once. Folded again from the start, on one thread.
-            fold = Fold()
-            _ = try prepare(&fold, from: start, upTo: limit, counting: true)
-        }
-        try scan(into: &fold, from: start, upTo: limit, chunk: chunk, include: include)
-        fold.seal()
-    }
-
-    /// Numbers a fresh fold's episodes from the stream index and makes room for the steps to
-    /// come (when every event will be folded); returns the log's head.
-    private func prepare(_ fold: inout Fold, from start: UInt64, upTo limit: UInt64, counting: Bool) throws -> UInt64 {
-        let expected = try log.environment.read { txn in
+        let folder = EventFolder(symbols: fold.symbols)
+        var next = start
+        let environment = log.environment
+        let expected = try environment.read { txn in
             let head = try log.head(in: txn).position
             if start == 1 && fold.events == 0 && fold.episodeCount == 0 && head > 0 { try fold.number(from: log, head: head, in: txn) }
             return head
         }
-        if expected >= start, counting { fold.reserve(events: Int(Swift.min(limit, expected) - start + 1)) }
-        return expected
-    }
-
-
-    /// Folds positions `start`…`limit` into `fold` in read transactions of at most `chunk` events.
-    private func scan(into fold: inout Fold, from start: UInt64, upTo limit: UInt64, chunk: Int,
-                      include: ((_ recordedAt: UnsafeRawBufferPointer, _ appendedAt: UnsafeRawBufferPointer) -> Bool)?) throws {
-        let folder = EventFolder(symbols: fold.symbols)
-        var next = start
-        let environment = log.environment
-        while next <= limit {
+        if expected >= start, include == nil { fold.reserve(events: Int(Swift.min(limit, expected) - start + 1)) }
+        while true {
             let (done, last) = try environment.read { txn -> (Bool, UInt64) in
                 var n = 0
                 var last = next - 1
@@ -671,52 +600,7 @@ public final class ProjectionEngine: @unchecked Sendable {
             environment.releaseMappedPages()
         }
         environment.releaseMappedPages()
-    }
-
-    /// Folds positions 1…`last` of a numbered, empty `fold` on two threads: this one folds the
-    /// first half into `fold`, another the second half into a fold of its own that shares the
-    /// episode numbering (read only) and has its own names table; the second is then appended
-    /// to the first, its names interned into the first's table in the order it met them — which
-    /// is the order one thread would have met them in, so the numbering is the same as a fold on
-    /// one thread. Returns false, with `fold` spent, when either half met an event the stream
-    /// index had not placed under a known episode (a damaged index): adding an episode would
-    /// change the numbering both halves share.
-    private func foldInHalves(into fold: inout Fold, upTo last: UInt64, chunk: Int) throws -> Bool {
-        let middle = last / 2
-        var second = Fold()
-        second.episodes = fold.episodes
-        second.cards = fold.cards.copy()
-        second.placement = fold.placement
-        second.numberingIsShared = true
-        second.reserve(events: Int(last - middle))
-        fold.numberingIsShared = true
-        let secondHalf = Pending { [second] () -> Result<Fold, any Error> in
-            var f = second
-            do {
-                try self.scan(into: &f, from: middle + 1, upTo: last, chunk: chunk, include: nil)
-                return .success(f)
-            } catch {
-                return .failure(error)
-            }
-        }
-        defer { fold.numberingIsShared = false }
-        do {
-            try scan(into: &fold, from: 1, upTo: middle, chunk: chunk, include: nil)
-        } catch is Fold.NeedsNewEpisode {
-            _ = secondHalf.wait()
-            return false
-        } catch {
-            _ = secondHalf.wait()
-            throw error
-        }
-        switch secondHalf.wait() {
-        case .failure(let error):
-            if error is Fold.NeedsNewEpisode { return false }
-            throw error
-        case .success(let other):
-            fold.append(other)
-            return true
-        }
+        fold.seal()
     }
 
     /// Folds log positions 1…`records` for a verifier, in one read transaction of its own: episodes

@@ -243,23 +243,6 @@ public final class SymbolTable: @unchecked Sendable {
         return insert(b, top: top, bucket: i)
     }
 
-    /// The symbol of a name already interned, or nil; never adds one (safe while other threads
-    /// only read the table).
-    public func find(bytes b: UnsafeRawBufferPointer) -> Int32? {
-        let top = Self.hash(b) >> 32
-        let mask = s.pointee.mask, buckets = s.pointee.buckets
-        var i = Int(truncatingIfNeeded: top) & mask
-        while true {
-            let v = buckets[i]
-            if v == 0 { return nil }
-            if v >> 32 == top {
-                let k = Int(truncatingIfNeeded: v & 0xffff_ffff) - 1
-                if equals(Int32(k), b) { return Int32(k) }
-            }
-            i = (i + 1) & mask
-        }
-    }
-
     private func insert(_ b: UnsafeRawBufferPointer, top: UInt64, bucket: Int) -> Int32 {
         precondition(b.count <= Self.maxLength, "a name of more than 16 MiB")
         var st = s.pointee

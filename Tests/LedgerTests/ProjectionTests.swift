@@ -510,29 +510,6 @@ import Darwin
         }
     }
 
-    /// A fold of the whole log in two halves at once (each half on its own thread, the second's
-    /// names then interned into the first's table) numbers every name as a fold on one thread
-    /// does, and a rebuild from it writes the same bytes as the incrementally kept store.
-    @Test func aFoldInTwoHalvesEqualsAFoldOnOneThread() throws {
-        try withGeneratedStore(episodes: 300, seed: 0x4A1F, from: "2025-01-01", to: "2025-12-31") { ledger in
-            let whole = try ledger.dumpProjections()
-            var one = ProjectionEngine.Fold()
-            try ledger.engine.fold(into: &one)
-            ledger.engine.foldSplitMinimum = 2
-            var two = ProjectionEngine.Fold()
-            try ledger.engine.fold(into: &two)
-            #expect(one.events == two.events && one.head == two.head && one.episodeCount == two.episodeCount)
-            #expect(one.symbols.names == two.symbols.names, "the names are numbered differently")
-            for i in 0..<one.episodeCount {
-                guard one.history(i) == two.history(i), one.version(i) == two.version(i), one.lastPosition(i) == two.lastPosition(i) else {
-                    Issue.record("episode \(i) differs"); break
-                }
-            }
-            _ = try ledger.engine.rebuild()
-            #expect(firstDifference(whole, try ledger.dumpProjections()) == nil)
-        }
-    }
-
     /// Registrations appended one at a time — the way a hospital system sends them — take the
     /// catch-up's few-cells path (quality cells read, changed and deleted through one cursor)
     /// for every event, corrections and voidings included; the store must still equal a rebuild.

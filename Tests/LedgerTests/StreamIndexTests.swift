@@ -85,32 +85,9 @@ import Ledger
                 #expect(r.problems.count == 1, "\(damage.name): \(r.problems)")
                 #expect(r.problems.first?.what.contains(damage.expect) == true, "\(damage.name): \(r.problems)")
             }
-            // A rebuild reads the damaged index ahead too, and finds every event's episode anyway,
-            // folding on one thread or in two halves.
+            // A rebuild reads the damaged index ahead too, and finds every event's episode anyway.
             _ = try ledger.engine.rebuild()
             #expect(try ledger.dumpProjections() == intact, "\(damage.name): the rebuilt projections differ")
-            ledger.engine.foldSplitMinimum = 2
-            _ = try ledger.engine.rebuild()
-            #expect(try ledger.dumpProjections() == intact, "\(damage.name): the projections rebuilt in halves differ")
-        }
-    }
-
-    /// An episode the index does not list at all cannot be added by two halves folding at once
-    /// (they share the numbering): the fold starts again on one thread, with the same result.
-    @Test func anEpisodeMissingFromTheIndexIsFoldedOnOneThread() throws {
-        try withTemporaryDirectory { dir in
-            try buildAuditStore(dir)
-            let intact = try openLedger(dir).dumpProjections()
-            let copy = try copyStore(dir)
-            defer { try? FileManager.default.removeItem(atPath: copy) }
-            try tamperStreams(copy) { txn, s in _ = try txn.delete(s, Array("EP-C".utf8)) }   // EP-C: positions 11 and 12, the second half's
-            let ledger = try openLedger(copy)
-            ledger.engine.foldSplitMinimum = 2
-            var f = ProjectionEngine.Fold()
-            try ledger.engine.fold(into: &f)
-            #expect(f.events == 12 && f.episodeCount == 3)
-            _ = try ledger.engine.rebuild()
-            #expect(try ledger.dumpProjections() == intact, "the rebuilt projections differ")
         }
     }
 }
