@@ -46,16 +46,48 @@ public struct Verifier {
     }
 
     public func verify(anchor: Anchor? = nil, projections: Bool = true) throws -> Report {
-        // First with the stream index read ahead (see ``IndexedStreams``); where the index and the
-        // log disagree, again following each stream's versions by its name's digest, which
-        // says exactly what is wrong and where.
-        if let report = try verify(anchor: anchor, projections: projections, readingIndexAhead: true) { return report }
-        return try verify(anchor: anchor, projections: projections, readingIndexAhead: false)!
+        try countingTheLog(projections: projections) { records, folding in
+            // First with the stream index read ahead (see ``IndexedStreams``); where the index and
+            // the log disagree, again following each stream's versions by its name's digest, which
+            // says exactly what is wrong and where. One fold serves both.
+            if let report = try verify(anchor: anchor, records: records, folding: folding, readingIndexAhead: true) { return report }
+            return try verify(anchor: anchor, records: records, folding: folding, readingIndexAhead: false)!
+        }
     }
 
     /// One verification; nil when `readingIndexAhead` and the stream index does not agree with
     /// the log (the caller then verifies without reading it ahead).
     func verify(anchor: Anchor?, projections: Bool, readingIndexAhead: Bool) throws -> Report? {
+        try countingTheLog(projections: projections) { records, folding in
+            try verify(anchor: anchor, records: records, folding: folding, readingIndexAhead: readingIndexAhead)
+        }
+    }
+
+    typealias FoldOutcome = (fold: ProjectionEngine.Fold?, unreadable: (position: UInt64, reason: String)?)
+    struct LogGrewMeanwhile: Error {}
+
+    /// Counts the log's events and calls `body` with the count and, when `projections`, the
+    /// projections' fresh fold of those positions — started on another core, to run beside the
+    /// walk in a read transaction of its own (see `foldForVerification`). An append between the
+    /// count and the walk's transaction makes the walk throw ``LogGrewMeanwhile``: counted again.
+    private func countingTheLog<R>(projections: Bool, _ body: (Int, Pending<FoldOutcome>?) throws -> R) throws -> R {
+        while true {
+            let records = try ledger.environment.read { txn in try ledger.log.eventCount(in: txn) }
+            let engine = ledger.engine
+            let folding = projections ? Pending { engine.foldForVerification(records: records) } : nil
+            defer { _ = folding?.wait() }   // never left running, also when `body` throws
+            do {
+                return try body(records, folding)
+            } catch is LogGrewMeanwhile {
+                continue
+            }
+        }
+    }
+
+    /// One verification of the log's first `records` positions, with the projections checked
+    /// against the fold `folding` makes of them (none: the log only).
+    func verify(anchor: Anchor?, records: Int, folding: Pending<FoldOutcome>?, readingIndexAhead: Bool) throws -> Report? {
+        let projections = folding != nil
         var report = Report()
         let log = ledger.log
         var indexDisagrees = false
@@ -65,20 +97,14 @@ public struct Verifier {
             // full batch of links is hashed on every core *while the walk goes on* with the next
             // one. The queued pointers point into the read transaction's memory map, valid until it
             // ends. All the walk's state is one struct, so the per-event closure makes one access.
-            let records = try log.eventCount(in: txn)
+            // The walk covers the same positions as the fold (its transaction is a later one).
+            guard try log.eventCount(in: txn) == records else { throw LogGrewMeanwhile() }
             var readAhead: IndexedStreams? = nil
             if readingIndexAhead {
                 guard let ix = try IndexedStreams(log: log, records: records, in: txn) else { indexDisagrees = true; return }
                 readAhead = ix
             }
             var walk = Walk(batch: Verifier.batch, events: records)
-            // The projections' fresh fold runs on another core beside the walk, in a read
-            // transaction of its own over the same positions (see `foldForVerification`). It finds
-            // each event's episode through the stream index, confirmed by name: a damaged index
-            // only slows it down; the index itself is checked below.
-            let engine = ledger.engine
-            let folding = projections ? Pending { engine.foldForVerification(records: records) } : nil
-            defer { _ = folding?.wait() }
             if let readAhead { walk.indexed = readAhead } else { walk.reserveTracking(events: records) }
             // Through a pointer: a captured `var` would cost a dynamic exclusivity check per event.
             try withUnsafeMutablePointer(to: &walk) { w in

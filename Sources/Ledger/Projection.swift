@@ -59,7 +59,8 @@ public final class SnapshotDerivations: @unchecked Sendable {
 ///
 /// The records' bytes go back to back into one buffer, so a rebuild that produces millions of
 /// records makes no allocation per record — and frees none afterwards, one by one, on the thread
-/// that writes them. The `put` taking closures writes a record straight into that buffer; ``records`` hands them out as arrays for code off the hot path.
+/// that writes them. The `put` taking closures writes a record straight into that buffer;
+/// ``records`` hands them out as arrays for code off the hot path.
 public struct RecordSink: Equatable {
     public struct Record: Equatable, Sendable {
         public var database: Int

@@ -258,7 +258,6 @@ public final class ProjectionEngine: @unchecked Sendable {
                     }
                 }
             } else {
-                // Per episode: the keys to delete and the records to put.
                 // Per run: the keys to delete and the records to put. An episode's keys are its
                 // own (each holds its id), so a run's deletes and puts never meet.
                 typealias Change = (deletes: RecordSink, puts: RecordSink)
