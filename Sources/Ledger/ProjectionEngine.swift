@@ -36,9 +36,9 @@ public final class ProjectionEngine: @unchecked Sendable {
     /// once before use (tests lower it to exercise both paths on small histories).
     public var bulkCatchUpThreshold = 200_000
     /// How many episodes a rebuild or verify works out (on every core) before handing their
-    /// records on. Set once before use (tests lower it to cross many block boundaries on small
-    /// histories). Working out the next block while the current one is written was tried: on two
-    /// cores the derivations already fill both, and it measured no faster.
+    /// records on; the next block is worked out while this one is written (see
+    /// ``forEachRecord(of:fold:_:)``). Set once before use (tests lower it to cross many block
+    /// boundaries on small histories).
     public var recordBlock = 65_536
     /// Called before every write transaction on the views (the ledger leaves its power-loss
     /// marker there; see ``Views``). Set once before use.

@@ -128,14 +128,19 @@ final class Views: @unchecked Sendable {
 
     /// The machine's boot id, which changes at every boot (Linux), or nil.
     static func bootID() -> String? {
-        let fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC)
+        guard let bytes = contents(of: "/proc/sys/kernel/random/boot_id", upTo: 64) else { return nil }
+        let id = String(decoding: bytes.filter { $0 > 0x20 }, as: UTF8.self)
+        return id.isEmpty ? nil : id
+    }
+
+    /// The first `limit` bytes of a small file (nil when it cannot be read or is empty).
+    static func contents(of path: String, upTo limit: Int) -> ArraySlice<UInt8>? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 64)
-        let n = read(fd, &buf, buf.count)
-        guard n > 0 else { return nil }
-        let id = String(decoding: buf[0..<n].filter { $0 > 0x20 }, as: UTF8.self)
-        return id.isEmpty ? nil : id
+        var buf = [UInt8](repeating: 0, count: limit)
+        let n = read(fd, &buf, limit)
+        return n > 0 ? buf[0..<n] : nil
     }
 
     /// The markers in `dir`: file name and content.
@@ -146,14 +151,7 @@ final class Views: @unchecked Sendable {
         while let e = readdir(d) {
             let name = withUnsafeBytes(of: e.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
             guard name.hasPrefix("unsynced-") else { continue }
-            let fd = open(dir + "/" + name, O_RDONLY | O_CLOEXEC)
-            var content = ""
-            if fd >= 0 {
-                var buf = [UInt8](repeating: 0, count: 128)
-                let n = read(fd, &buf, buf.count)
-                close(fd)
-                if n > 0 { content = String(decoding: buf[0..<n], as: UTF8.self) }
-            }
+            let content = contents(of: dir + "/" + name, upTo: 128).map { String(decoding: $0, as: UTF8.self) } ?? ""
             out.append((name, content))
         }
         return out.sorted { $0.0 < $1.0 }
